@@ -1,0 +1,54 @@
+"""The Metric protocol every registered metric follows.
+
+A metric is any object with a ``name``, ``higher_is_better`` and a ``score(attr, frames)`` that
+returns one finite float per feature. Plain functions of the two data objects keep metrics easy to
+write, test and vectorize; nothing model-specific is passed besides what AttributionSet carries.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from benchmark.errors import InterpbenchError
+
+if TYPE_CHECKING:
+    from benchmark.attribution_set import AttributionSet
+    from benchmark.frameset import FrameSet
+
+
+class MetricError(InterpbenchError):
+    """A metric failed or returned something unusable; the message names the metric."""
+
+
+@runtime_checkable
+class Metric(Protocol):
+    name: str  # registry key, kebab-case
+    higher_is_better: bool
+
+    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        """Per-feature scores, float (F,)."""
+        ...
+
+
+def checked_scores(metric: Metric, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    """Run ``metric`` and insist on a finite float vector of length F, naming the metric if not.
+
+    A NaN silently averaged into a leaderboard is worse than a crash, so it is an error here.
+    """
+    if len(frames) != attr.n_frames:
+        raise MetricError(f"{metric.name}: FrameSet has {len(frames)} frames, AttributionSet {attr.n_frames}")
+    try:
+        raw = metric.score(attr, frames)
+    except MetricError:
+        raise
+    except Exception as exc:  # a plugin may raise anything; report it under its name
+        raise MetricError(f"metric {metric.name!r} raised {type(exc).__name__}: {exc}") from exc
+    scores = np.asarray(raw, dtype=np.float64)
+    if scores.shape != (attr.n_features,):
+        raise MetricError(f"metric {metric.name!r} returned shape {scores.shape}, expected ({attr.n_features},)")
+    if not np.isfinite(scores).all():
+        bad = np.flatnonzero(~np.isfinite(scores)).tolist()
+        raise MetricError(f"metric {metric.name!r} returned NaN or inf for feature(s) {bad}")
+    return scores
