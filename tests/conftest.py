@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests that need the published reference agent skip, saying where to get it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmark.reference import WHERE_TO_GET, reference_path
+
+# CI has 2 cores; one intra-op thread per test process keeps timings stable and avoids
+# oversubscription when anything else runs beside the suite.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def reference_jd() -> Path:
+    path = reference_path()
+    if path is None:
+        pytest.skip(f"reference agent not found; {WHERE_TO_GET}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_checkpoint(reference_jd: Path):
+    from benchmark.models import load_checkpoint
+
+    return load_checkpoint(reference_jd)
