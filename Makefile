@@ -1,0 +1,27 @@
+# Two entry points, each doing all set-up on a fresh machine (see README.md):
+#   make report   build the leaderboard from the shipped checkpoints and labels
+#   make test     run the test suite (what CI runs, via .ci/run)
+# torch is installed pinned *before* the project: an unpinned resolve would pull the CUDA build
+# (gigabytes); with 2.13.0 present, the project's torch range is already satisfied.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: report test setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/interpbench report
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
