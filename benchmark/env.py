@@ -68,8 +68,15 @@ def heldout_levels() -> LevelRange:
 
 
 def level_range(split: Split, num_levels: int | None = None) -> LevelRange:
+    """The seeds of a split. ``train`` needs the model's level count; for ``heldout`` a count
+    restricts play to the first ``num_levels`` held-out seeds (a small fixed test set), and
+    None means the whole held-out range."""
     if split == "heldout":
-        return heldout_levels()
+        if num_levels is None:
+            return heldout_levels()
+        if not 1 <= num_levels <= HELDOUT_LEVELS:
+            raise InterpbenchError(f"held-out level count must be in [1, {HELDOUT_LEVELS:,}], got {num_levels:,}")
+        return LevelRange(HELDOUT_START, num_levels)
     if split == "train":
         if num_levels is None:
             raise InterpbenchError("the train split needs a level count")
