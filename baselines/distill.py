@@ -1,0 +1,133 @@
+"""Distillation: a clear-CNN student trained from scratch to match the published agent.
+
+This is the CPU-feasible way to make a level-count sweep: PPO needs tens of millions of steps per
+model, while a student needs only the teacher's outputs on frames from its L levels (see
+``baselines.gather``). Policy is matched by KL(teacher || student), value by MSE on the teacher's
+value. Every student processes the same number of samples whatever L is, so level count is the
+only thing that differs between them.
+
+Minibatch order is a pure function of (seed, epoch), and the state (weights, optimizer, step) is
+saved every ``checkpoint_every`` steps, so an interrupted student resumes where it stopped and
+ends as it would have unbroken.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from baselines import runtime
+from baselines.gather import Dataset, GatherConfig
+from benchmark.models import ClearCNN, preprocess
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """A student's data and optimisation budget."""
+
+    gather: GatherConfig
+    train_samples: int  # samples processed by the optimizer, equal for every level count
+    batch_size: int = 128
+    lr: float = 5e-4
+    value_coef: float = 0.1  # teacher values reach ~10 (CoinRun's reward); keep KL the main term
+    checkpoint_every: int = 50  # optimizer steps
+
+    def total_steps(self) -> int:
+        return -(-self.train_samples // self.batch_size)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
+    """Indices of minibatch ``step``: epochs are seeded permutations, so resuming needs no RNG state."""
+    per_epoch = n // batch_size
+    if per_epoch == 0:
+        raise ValueError(f"dataset of {n} frames is smaller than one batch of {batch_size}")
+    epoch, k = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return order[k * batch_size : (k + 1) * batch_size]
+
+
+def distill_loss(
+    student: ClearCNN, obs: torch.Tensor, teacher_logits: torch.Tensor, teacher_value: torch.Tensor, value_coef: float
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """KL(teacher || student) over actions + value_coef * MSE(value); also returns the parts."""
+    logits, value = student(obs)
+    kl = F.kl_div(F.log_softmax(logits, 1), F.log_softmax(teacher_logits, 1), log_target=True, reduction="batchmean")
+    mse = F.mse_loss(value, teacher_value)
+    agree = (logits.argmax(1) == teacher_logits.argmax(1)).float().mean()
+    return kl + value_coef * mse, {"kl": kl.item(), "value_mse": mse.item(), "argmax_agreement": agree.item()}
+
+
+def train_student(
+    data: Dataset,
+    run_dir: Path,
+    config: DistillConfig,
+    *,
+    seed: int,
+    device: torch.device,
+    progress: bool = True,
+) -> tuple[ClearCNN, dict[str, Any]]:
+    """Train (or resume) a student in ``run_dir``; returns it and a summary for the metadata."""
+    state_path = run_dir / "student_state.pt"
+    log = runtime.JsonlLog(run_dir / "train_log.jsonl")
+    torch.manual_seed(seed)
+    student = ClearCNN(num_actions=data.logits.shape[1]).to(device)
+    optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
+    step, seconds = 0, 0.0
+    if (saved := runtime.load_state(state_path)) is not None:
+        student.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        step, seconds = saved["step"], saved["seconds"]
+    student.to(memory_format=torch.channels_last).train()
+    total = config.total_steps()
+    window: list[dict[str, float]] = []
+    started = time.perf_counter()
+    bar = tqdm(total=total, initial=step, desc=run_dir.name, unit="step", disable=not progress)
+    while step < total:
+        idx = np.sort(_batch_indices(len(data), config.batch_size, seed, step))  # sorted: faster gather
+        obs = preprocess(data.obs[idx]).to(device).contiguous(memory_format=torch.channels_last)
+        loss, parts = distill_loss(
+            student, obs, torch.from_numpy(data.logits[idx]).to(device),
+            torch.from_numpy(data.value[idx]).to(device), config.value_coef,
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        window.append(parts)
+        bar.update(1)
+        if step % config.checkpoint_every == 0 or step == total:
+            elapsed = seconds + time.perf_counter() - started
+            means = {k: round(float(np.mean([w[k] for w in window])), 4) for k in window[0]}
+            log.write(step=step, samples=step * config.batch_size, seconds=round(elapsed, 1), **means)
+            bar.set_postfix(means)
+            window = []
+            runtime.save_state(state_path, {
+                "model": student.state_dict(), "optimizer": optimizer.state_dict(),
+                "step": step, "seconds": elapsed,
+            })
+    bar.close()
+    seconds += time.perf_counter() - started
+    return student.eval().to(memory_format=torch.contiguous_format), {
+        "samples": total * config.batch_size, "optimizer_steps": total, "train_seconds": round(seconds, 1),
+    }
+
+
+PRESETS: dict[str, DistillConfig] = {
+    # Seconds on one CPU core: for tests of the machinery only.
+    "tiny": DistillConfig(GatherConfig(steps=256, frames=64, shards=2, num_envs=8), train_samples=64,
+                          batch_size=16, checkpoint_every=2),
+    # What fits one session of a shared 2-core machine for all 14 students (docs/training.md).
+    "small": DistillConfig(GatherConfig(steps=98_304, frames=20_480), train_samples=40_960),
+    # The next step up, for later sessions or more cores: 4x the data and 8x the optimisation.
+    "full": DistillConfig(GatherConfig(steps=393_216, frames=81_920, shards=16), train_samples=327_680),
+}

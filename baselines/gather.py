@@ -1,0 +1,178 @@
+"""Teacher rollouts on the L training levels: the only data a distilled student ever sees.
+
+The level count is the diversity knob, so a dataset must really hold frames from many distinct
+levels. A level enters the data only through an episode played on it, and CoinRun episodes of the
+teacher last ~50 steps; so we play many episodes and keep a few random frames of each (frames are
+drawn uniformly over all (step, env) slots), rather than long stretches of few episodes. The true
+number of distinct levels among the kept frames is recorded, because for large L it is bounded by
+the number of episodes the budget allows, not by L.
+
+Exploration: with probability ``epsilon`` an env takes a uniform random action instead of the
+teacher's sampled one, so the data also holds states off the teacher's path (where a student that
+errs will find itself) with the teacher's label for them.
+
+The work is split into shards, each played in a freshly seeded env and saved atomically, so an
+interrupted gather resumes at the first missing shard and gives the same data as an unbroken one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from benchmark import atomic
+from benchmark.env import training_levels, make_env
+from benchmark.models import ClearCNN, preprocess
+
+
+@dataclass(frozen=True)
+class GatherConfig:
+    """How one level count's dataset is played and sampled."""
+
+    steps: int  # env steps in all (summed over envs): the teacher-forward budget
+    frames: int  # frames kept: the student's dataset size, equal for every level count
+    shards: int = 8
+    epsilon: float = 0.25
+    num_envs: int = 64
+    seed: int = 0
+    distribution_mode: str = "hard"
+
+    def steps_per_env(self) -> int:
+        return -(-self.steps // (self.shards * self.num_envs))
+
+    def frames_in_shard(self, shard: int) -> int:
+        return self.frames // self.shards + (shard < self.frames % self.shards)
+
+
+@dataclass
+class Dataset:
+    """Frames with the teacher's outputs on them."""
+
+    obs: np.ndarray  # uint8 (N, 64, 64, 3)
+    logits: np.ndarray  # float32 (N, A)
+    value: np.ndarray  # float32 (N,)
+    level_seed: np.ndarray  # int64 (N,)
+    summary: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Runs of one level count share a dataset; the lock makes the second wait, not re-gather."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _play_shard(
+    teacher: ClearCNN, num_levels: int, config: GatherConfig, shard: int
+) -> dict[str, np.ndarray | int]:
+    """Play one shard in a fresh env; keep the frames at pre-drawn (step, env) slots."""
+    started = time.perf_counter()
+    rng = np.random.default_rng([config.seed, num_levels, shard])
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    steps, n = config.steps_per_env(), config.num_envs
+    keep = np.zeros(steps * n, dtype=bool)
+    keep[rng.choice(steps * n, size=config.frames_in_shard(shard), replace=False)] = True
+    keep = keep.reshape(steps, n)
+    env = make_env(
+        n, training_levels(num_levels), seed=int(rng.integers(2**31)),
+        distribution_mode=config.distribution_mode, num_threads=1,  # type: ignore[arg-type]
+    )
+    out: dict[str, list[np.ndarray]] = {"obs": [], "logits": [], "value": [], "level_seed": []}
+    played: set[int] = set()
+    finished = completed = 0
+    _, obs, _ = env.observe()
+    for t in range(steps):
+        info = env.get_info()
+        played.update(int(i["level_seed"]) for i in info)
+        with torch.no_grad():
+            x = preprocess(obs["rgb"]).contiguous(memory_format=torch.channels_last)
+            logits, value = teacher(x)
+        rows = np.flatnonzero(keep[t])
+        if len(rows):
+            out["obs"].append(obs["rgb"][rows])
+            out["logits"].append(logits[rows].numpy())
+            out["value"].append(value[rows].numpy())
+            out["level_seed"].append(np.array([info[i]["level_seed"] for i in rows], dtype=np.int64))
+        actions = torch.multinomial(torch.softmax(logits, 1), 1, generator=gen).squeeze(1).numpy()
+        explore = rng.random(n) < config.epsilon
+        actions[explore] = rng.integers(0, logits.shape[1], size=int(explore.sum()))
+        env.act(actions.astype(np.int32))
+        _, obs, first = env.observe()
+        if first.any():
+            info = env.get_info()
+            finished += int(first.sum())
+            completed += sum(int(info[i]["prev_level_complete"]) for i in np.flatnonzero(first))
+    arrays = {k: np.concatenate(v) for k, v in out.items()}
+    return {**arrays, "levels_played": np.array(sorted(played)), "episodes_finished": finished,
+            "episodes_completed": completed, "seconds": time.perf_counter() - started}
+
+
+def gather(
+    teacher: ClearCNN, num_levels: int, directory: Path, config: GatherConfig, *, progress: bool = True
+) -> dict[str, Any]:
+    """Make (or finish) the dataset for ``num_levels`` in ``directory``; returns its summary."""
+    summary_path = directory / "dataset.json"
+    with _locked(directory):
+        if summary_path.exists():
+            return json.loads(summary_path.read_text())
+        teacher = teacher.eval().to(memory_format=torch.channels_last)
+        for shard in tqdm(range(config.shards), desc=f"gather L={num_levels}", unit="shard", disable=not progress):
+            path = directory / f"shard-{shard:03d}.npz"
+            if not path.exists():
+                with atomic.atomic_path(path, suffix=".npz") as tmp:
+                    np.savez(tmp, **_play_shard(teacher, num_levels, config, shard))
+        summary = _summarize(directory, num_levels, config)
+        atomic.write_json(summary_path, summary)
+    return summary
+
+
+def _summarize(directory: Path, num_levels: int, config: GatherConfig) -> dict[str, Any]:
+    seeds, played, finished, completed, seconds = [], [], 0, 0, 0.0
+    for path in sorted(directory.glob("shard-*.npz")):
+        with np.load(path) as shard:
+            seeds.append(shard["level_seed"])
+            played.append(shard["levels_played"])
+            finished += int(shard["episodes_finished"])
+            completed += int(shard["episodes_completed"])
+            seconds += float(shard["seconds"])
+    seeds_all = np.concatenate(seeds)
+    return {
+        "num_levels": num_levels,
+        "frames": int(len(seeds_all)),
+        "distinct_levels": int(len(np.unique(seeds_all))),
+        "distinct_levels_played": int(len(np.unique(np.concatenate(played)))),
+        "episodes_finished": finished,
+        "teacher_completion_in_data": completed / max(finished, 1),
+        "env_steps": config.steps_per_env() * config.num_envs * config.shards,
+        "config": asdict(config),
+        "wall_time_s": round(seconds, 1),
+    }
+
+
+def load_dataset(directory: Path) -> Dataset:
+    """All shards of a finished dataset, concatenated."""
+    summary = json.loads((directory / "dataset.json").read_text())
+    parts: dict[str, list[np.ndarray]] = {"obs": [], "logits": [], "value": [], "level_seed": []}
+    for path in sorted(directory.glob("shard-*.npz")):
+        with np.load(path) as shard:
+            for key in parts:
+                parts[key].append(shard[key])
+    return Dataset(**{k: np.concatenate(v) for k, v in parts.items()}, summary=summary)

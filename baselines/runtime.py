@@ -1,0 +1,92 @@
+"""What every trainer needs besides the algorithm: devices, provenance, resumable state, logs.
+
+Training here runs for hours on shared CPUs and is killed at session ends, so every trainer saves
+its whole state (weights, optimizer, counters, RNG) atomically and picks it up again on restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmark import atomic
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_device(spec: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, so one command line serves laptops and GPU nodes."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(spec)
+
+
+def hardware(device: torch.device) -> str:
+    """A one-line description of where a checkpoint was made, for its metadata."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} torch thread(s) of {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def code_version() -> str:
+    """The git commit of this checkout (``+dirty`` when tracked files differ), or ``unknown``."""
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write a resumable training state atomically: a kill mid-write keeps the previous one."""
+    with atomic.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: Path) -> dict[str, Any] | None:
+    """The last saved training state, or None when a run starts fresh."""
+    if not path.exists():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state()}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+
+
+class JsonlLog:
+    """Append-only JSON-lines log: survives interruption, and ``tail -f`` shows progress."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, **record: Any) -> None:
+        record = {"time": round(time.time(), 1), **record}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")

@@ -1,0 +1,166 @@
+"""One zoo checkpoint from start to finish: train (resumably), measure completion, ship.
+
+A job is (method, level count, run, preset). Its working files live under
+``runs/<preset>/<name>/``, the shipped checkpoint at ``<zoo>/<name>.safetensors`` + ``.json``
+(``name`` = ``<method>-L<levels>-r<run>``). Every stage keeps its result on disk (dataset shards,
+training state, each completion measurement), so running a job again after an interruption
+redoes only what was not finished, and running a finished job is a no-op.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from baselines import runtime
+from benchmark import atomic
+from benchmark.env import heldout_levels, training_levels
+from benchmark.errors import InterpbenchError
+from benchmark.models import ClearCNN, save_checkpoint
+
+METHODS = ("ppo", "distill")
+ZOO_DIR = runtime.REPO_ROOT / "baselines" / "zoo"
+RUNS_DIR = runtime.REPO_ROOT / "runs"
+#: Completion is measured on this many episodes per split (each on its own level where the
+#: split has that many); the tiny preset exists only to test the machinery.
+EVAL_EPISODES: dict[str, int] = {"tiny": 4}
+DEFAULT_EVAL_EPISODES = 500
+#: Fixed evaluation seeds: every checkpoint meets the same sequence of levels in each split.
+EVAL_SEED = {"train": 0, "test": 0}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to train; ``seed`` is the run number, so a job is reproducible from its name."""
+
+    method: str
+    num_levels: int
+    run: int
+    preset: str = "small"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InterpbenchError(f"unknown method {self.method!r}; expected one of {METHODS}")
+        training_levels(self.num_levels)  # validates the count
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}-L{self.num_levels}-r{self.run}"
+
+    @property
+    def seed(self) -> int:
+        return self.run
+
+    def command(self) -> str:
+        return (f"interpbench train --method {self.method} --levels {self.num_levels} "
+                f"--run {self.run} --preset {self.preset}")
+
+
+def config_for(job: Job) -> Any:
+    """The preset's config object for the job's method."""
+    presets = importlib.import_module(f"baselines.{job.method}").PRESETS
+    if job.preset not in presets:
+        raise InterpbenchError(f"unknown {job.method} preset {job.preset!r}; expected one of {sorted(presets)}")
+    return presets[job.preset]
+
+
+def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progress: bool) -> tuple[ClearCNN, dict]:
+    """Dispatch to the method; returns the model and method-specific metadata."""
+    from benchmark.models import load_checkpoint
+    from benchmark.reference import require_reference_path
+
+    config = config_for(job)
+    if job.method == "ppo":
+        from baselines.ppo import train_ppo
+
+        return train_ppo(job.num_levels, run_dir, config, seed=job.seed, device=device, progress=progress)
+    from baselines.distill import train_student
+    from baselines.gather import gather, load_dataset
+
+    data_dir = runs_dir / job.preset / "data" / f"L{job.num_levels}"
+    teacher = load_checkpoint(require_reference_path()).model
+    summary = gather(teacher, job.num_levels, data_dir, config.gather, progress=progress)
+    model, info = train_student(load_dataset(data_dir), run_dir, config, seed=job.seed, device=device,
+                                progress=progress)
+    return model, {
+        **info,
+        "distinct_levels_seen": summary["distinct_levels"],
+        "dataset": {k: v for k, v in summary.items() if k != "config"},
+        "data_shared_by_runs": True,
+    }
+
+
+def _completion(model: ClearCNN, job: Job, split: str, run_dir: Path, progress: bool) -> dict[str, Any]:
+    """Completion on the job's training levels or on held-out levels, cached in the run dir."""
+    from benchmark.policies import ModelPolicy
+    from benchmark.rollout import evaluate_completion
+
+    path = run_dir / f"eval-{split}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    levels = training_levels(job.num_levels) if split == "train" else heldout_levels()
+    result = evaluate_completion(
+        ModelPolicy(model, seed=EVAL_SEED[split], spec=job.name), levels,
+        EVAL_EPISODES.get(job.preset, DEFAULT_EVAL_EPISODES), seed=EVAL_SEED[split], progress=progress,
+    )
+    atomic.write_json(path, result)
+    return result
+
+
+def run_job(
+    job: Job,
+    *,
+    zoo_dir: Path = ZOO_DIR,
+    runs_dir: Path = RUNS_DIR,
+    device: str = "auto",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train, evaluate and ship one checkpoint (resuming whatever was done); returns its metadata."""
+    config = config_for(job)
+    target = zoo_dir / f"{job.name}.json"
+    if target.exists():
+        meta = json.loads(target.read_text())
+        if meta.get("preset") == job.preset and meta.get("config") == _jsonable(config):
+            return meta
+    run_dir = runs_dir / job.preset / job.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dev = runtime.select_device(device)
+    model, info = _train(job, run_dir, runs_dir, dev, progress)
+    # Shipped weights are float16 (half the size); measure the model exactly as it is shipped.
+    model = model.cpu().half().float()
+    train_c = _completion(model, job, "train", run_dir, progress)
+    test_c = _completion(model, job, "test", run_dir, progress)
+    meta = {
+        "name": job.name,
+        "method": job.method,
+        "num_levels": job.num_levels,
+        "run": job.run,
+        "seed": job.seed,
+        "preset": job.preset,
+        **info,
+        "train_completion": train_c,
+        "test_completion": test_c,
+        "wall_time_s": info["train_seconds"],
+        "eval_wall_time_s": round(train_c["seconds"] + test_c["seconds"], 1),
+        "hardware": runtime.hardware(dev),
+        "config": _jsonable(config),
+        "code_version": runtime.code_version(),
+        "command": job.command(),
+        "storage_dtype": "float16",
+        "num_actions": model.num_actions,
+    }
+    save_checkpoint(copy.deepcopy(model).half(), zoo_dir / job.name, meta)
+    return meta
+
+
+def _jsonable(config: Any) -> dict[str, Any]:
+    """The config as it reads back from JSON, so a shipped checkpoint's config compares equal."""
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(config)))
