@@ -126,7 +126,11 @@ PRESETS: dict[str, DistillConfig] = {
     # Seconds on one CPU core: for tests of the machinery only.
     "tiny": DistillConfig(GatherConfig(steps=256, frames=64, shards=2, num_envs=8), train_samples=64,
                           batch_size=16, checkpoint_every=2),
-    # What fits one session of a shared 2-core machine for all 14 students (docs/training.md).
+    # The first zoo: all 14 students, data gathering and 500+500-episode evaluations within about
+    # 90 minutes of a 2-core machine shared with other work (docs/training.md). Its shards are the
+    # first four of "small"'s (same seeds and shard shape), so "small" can reuse them.
+    "mini": DistillConfig(GatherConfig(steps=49_152, frames=10_240, shards=4), train_samples=20_480),
+    # Twice the data and optimisation of "mini".
     "small": DistillConfig(GatherConfig(steps=98_304, frames=20_480), train_samples=40_960),
     # The next step up, for later sessions or more cores: 4x the data and 8x the optimisation.
     "full": DistillConfig(GatherConfig(steps=393_216, frames=81_920, shards=16), train_samples=327_680),

@@ -12,7 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ppo: from scratch (GPU scale); distill: student of the published agent (CPU scale)")
     parser.add_argument("--levels", type=int, required=True, help="number of training levels L (seeds [0, L))")
     parser.add_argument("--run", type=int, default=1, help="run number; also the seed")
-    parser.add_argument("--preset", default="small", help="budget preset: tiny, small, full (see docs/training.md)")
+    parser.add_argument("--preset", default=None,
+                        help="budget: distill tiny|small|full (default small), ppo tiny|reference (default "
+                             "reference); see docs/training.md")
     parser.add_argument("--zoo", type=Path, default=None, help="where the checkpoint goes (default baselines/zoo)")
     parser.add_argument("--runs-dir", type=Path, default=None, help="working files (default runs/)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
@@ -26,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from baselines import zoo
 
     torch.set_num_threads(args.threads)
-    job = zoo.Job(args.method, args.levels, args.run, args.preset)
+    job = zoo.Job(args.method, args.levels, args.run, args.preset or zoo.DEFAULT_PRESET[args.method])
     meta = zoo.run_job(
         job,
         zoo_dir=args.zoo or zoo.ZOO_DIR,

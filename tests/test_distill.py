@@ -1,0 +1,87 @@
+"""Distillation: datasets really hold the levels they claim, and students resume exactly.
+
+A randomly initialised clear CNN stands in for the teacher: the machinery does not care how good
+the teacher is, and these tests then run without the published agent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from baselines import distill, runtime
+from baselines.gather import GatherConfig, gather, load_dataset
+from benchmark.models import ClearCNN
+
+CONFIG = GatherConfig(steps=256, frames=48, shards=2, num_envs=8, seed=3)
+
+
+@pytest.fixture(scope="module")
+def teacher() -> ClearCNN:
+    torch.manual_seed(0)
+    return ClearCNN()
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory, teacher):
+    directory = tmp_path_factory.mktemp("data") / "L5"
+    gather(teacher, 5, directory, CONFIG, progress=False)
+    return directory
+
+
+def test_dataset_has_exact_frames_and_true_level_count(dataset_dir):
+    data = load_dataset(dataset_dir)
+    assert len(data) == CONFIG.frames
+    assert data.obs.dtype == np.uint8 and data.obs.shape[1:] == (64, 64, 3)
+    assert data.logits.shape == (CONFIG.frames, 15) and data.value.shape == (CONFIG.frames,)
+    assert set(data.level_seed) <= set(range(5))
+    assert data.summary["distinct_levels"] == len(np.unique(data.level_seed))
+    assert data.summary["distinct_levels"] <= data.summary["distinct_levels_played"] <= 5
+
+
+def test_interrupted_gather_resumes_to_the_same_data(dataset_dir, teacher, tmp_path):
+    copy = tmp_path / "L5"
+    copy.mkdir()
+    (copy / "shard-000.npz").write_bytes((dataset_dir / "shard-000.npz").read_bytes())  # shard 1 "lost"
+    gather(teacher, 5, copy, CONFIG, progress=False)
+    a, b = load_dataset(dataset_dir), load_dataset(copy)
+    np.testing.assert_array_equal(a.obs, b.obs)
+    np.testing.assert_array_equal(a.level_seed, b.level_seed)
+
+
+def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch):
+    data = load_dataset(dataset_dir)
+    config = distill.DistillConfig(CONFIG, train_samples=96, batch_size=16, lr=1e-3, checkpoint_every=2)
+    unbroken, info = distill.train_student(data, tmp_path / "a", config, seed=1, device=torch.device("cpu"),
+                                           progress=False)
+    assert info["samples"] == 96 and info["optimizer_steps"] == 6
+
+    real_save, calls = runtime.save_state, []
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        calls.append(state["step"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runtime, "save_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        distill.train_student(data, tmp_path / "b", config, seed=1, device=torch.device("cpu"), progress=False)
+    assert calls == [2, 4]
+    resumed, _ = distill.train_student(data, tmp_path / "b", config, seed=1, device=torch.device("cpu"),
+                                       progress=False)
+    assert calls == [2, 4, 6]  # continued from step 4, not from the start
+    for (name, a), b in zip(unbroken.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_loss_is_zero_for_a_perfect_copy():
+    torch.manual_seed(0)
+    model = ClearCNN()
+    obs = torch.rand(4, 3, 64, 64)
+    with torch.no_grad():
+        logits, value = model(obs)
+        loss, parts = distill.distill_loss(model, obs, logits, value, value_coef=0.1)
+    assert loss.item() == pytest.approx(0.0, abs=1e-5)
+    assert parts["argmax_agreement"] == 1.0
