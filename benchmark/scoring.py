@@ -101,6 +101,7 @@ class ScoreTable:
     errors: dict[str, str]
     bin_area: np.ndarray
     frames_hash: str
+    n_frames: int
     config: ScoringConfig
 
     @property
@@ -364,5 +365,6 @@ def score_zoo(
         errors=errors,
         bin_area=plan.bin_area,
         frames_hash=frames_hash,
+        n_frames=len(frames),
         config=config,
     )

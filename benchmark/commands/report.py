@@ -1,0 +1,42 @@
+"""``interpbench report``: regenerate the leaderboard (md, html, csv, figures) from the zoo and labels.
+
+With no arguments it runs end to end from the shipped checkpoints and judgments; every stage is
+cached, so a rerun only redraws the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmark.commands.score import metric_names
+from benchmark.commands.validate import add_validation_arguments, validation_from_args
+from benchmark.reference import REPO_ROOT
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_validation_arguments(parser)
+    parser.add_argument("-o", "--output", type=Path, default=REPO_ROOT / "reports", help="folder (default: reports/)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmark.frames import code_version
+    from benchmark.report import ReportContext, write_report
+    from benchmark.scoring import DEFAULT_FRAMES
+
+    table, labels, validation = validation_from_args(args, metric_names(args))
+    ctx = ReportContext(
+        zoo=_shown(args.zoo),
+        frames=_shown(args.frames or DEFAULT_FRAMES),
+        citation=labels.source.get("citation", "?"),
+        code_version=code_version(),
+    )
+    for path in write_report(args.output, ctx, validation, table):
+        print(f"wrote {path}")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository where it lies inside it, so reports do not leak home dirs."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
