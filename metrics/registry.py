@@ -9,16 +9,29 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from metrics.base import Metric, MetricError
 
 ENTRY_POINT_GROUP = "interpbench.metrics"
-BUILTIN_MODULES: tuple[str, ...] = ()  # filled in as built-in metric modules land
+BUILTIN_MODULES: tuple[str, ...] = (
+    "metrics.raw_overlap",
+    "metrics.area_normalized",
+    "metrics.receptive_field_weighted",
+    "metrics.thresholded_saliency",
+    "metrics.attribution_mass",
+    "metrics.chance_corrected",
+    "metrics.object_consistency",
+    "metrics.random_attribution",
+    "metrics.mask_area_prior",
+    "metrics.quantus_equivalents",
+)
 
 
 @dataclass(frozen=True)
@@ -31,12 +44,22 @@ class MetricInfo:
 
 
 _REGISTRY: dict[str, MetricInfo] = {}
+_plugin_files: dict[Path, list[str]] = {}
 _loaded = False
 _current_origin = "built-in"
 
 
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
 def register(name: str) -> Callable[[type], type]:
-    """Class decorator: ``@register("raw-overlap")`` makes the class's instances available by name."""
+    """Class decorator: ``@register("raw-overlap")`` makes the class's instances available by name.
+
+    The class is the factory (``get`` calls it with no arguments); the first line of its
+    docstring is the description ``interpbench metrics list`` shows.
+    """
+    if not NAME_PATTERN.match(name):
+        raise MetricError(f"metric name {name!r} is not kebab-case (e.g. 'coin-overlap')")
 
     def decorate(cls: type) -> type:
         if name in _REGISTRY and _REGISTRY[name].factory is not cls:
@@ -69,6 +92,8 @@ def load_plugin_file(path: str | Path) -> list[str]:
     path = Path(path).resolve()
     if not path.is_file():
         raise MetricError(f"plugin file not found: {path}")
+    if path in _plugin_files:
+        return _plugin_files[path]
     before = set(_REGISTRY)
     module_name = f"interpbench_plugin_{path.stem}"
 
@@ -84,7 +109,8 @@ def load_plugin_file(path: str | Path) -> list[str]:
         raise
     except Exception as exc:
         raise MetricError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}") from exc
-    return sorted(set(_REGISTRY) - before)
+    _plugin_files[path] = sorted(set(_REGISTRY) - before)
+    return _plugin_files[path]
 
 
 def _load_all() -> list[str]:
@@ -99,7 +125,7 @@ def _load_all() -> list[str]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist else "?"
         try:
-            _import_as(f"entry point {dist}:{ep.value}", ep.load)
+            _import_as(f"entry point {dist}:{ep.value}", lambda: _register_entry_point(ep))
         except Exception as exc:  # a broken plugin must not hide the others
             failures.append(f"entry point {ep.name} ({dist}) failed to load: {type(exc).__name__}: {exc}")
     _load_failures.extend(failures)
@@ -107,6 +133,14 @@ def _load_all() -> list[str]:
 
 
 _load_failures: list[str] = []
+
+
+def _register_entry_point(ep: EntryPoint) -> None:
+    """Load ``ep``: a module registers its metrics by decorator when imported; a metric class
+    that is not registered yet is registered under the entry point's name."""
+    target = ep.load()
+    if inspect.isclass(target) and not any(info.factory is target for info in _REGISTRY.values()):
+        register(ep.name)(target)
 
 
 def available() -> dict[str, MetricInfo]:

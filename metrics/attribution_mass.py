@@ -1,0 +1,51 @@
+"""``attribution-mass``: the share of a feature's positive attribution mass that falls on objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from metrics.base import BaseMetric
+from metrics.maps import Sign, check_sign, flat_maps, mass_on, object_mask, ratio
+from metrics.registry import register
+
+if TYPE_CHECKING:
+    from benchmark.attribution_set import AttributionSet
+    from benchmark.frameset import FrameSet
+
+
+def mass_parts(values: np.ndarray, objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 (N, F) each: mass on the objects and total mass of each map ``values`` (N, F, P)."""
+    return mass_on(values, objects), values.sum(axis=-1, dtype=np.float64)
+
+
+@register("attribution-mass")
+class AttributionMass(BaseMetric):
+    """Share of the feature's positive attribution mass that lies on objects (pooled over frames).
+
+    With v = max(a, 0): score_f = sum_n sum_{p in S_n} v[n, f, p] / sum_n sum_p v[n, f, p], and 0
+    for a feature with no positive attribution. Pooling weights each frame by the feature's mass
+    in it, so frames where the feature is silent do not add noise. ``pooled=False`` instead
+    averages the per-frame shares (Quantus' Relevance Mass Accuracy, frames with no mass scoring
+    0); ``sign`` picks positive part, absolute value or signed maps.
+    """
+
+    def __init__(self, classes: Sequence[str] | None = None, sign: Sign = "positive", pooled: bool = True) -> None:
+        super().__init__(classes)
+        self.sign = check_sign(sign)
+        self.pooled = pooled
+
+    def per_frame(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        """float64 (N, F): each map's share of mass on the objects."""
+        return ratio(*self.parts(attr, frames))
+
+    def parts(self, attr: AttributionSet, frames: FrameSet) -> tuple[np.ndarray, np.ndarray]:
+        return mass_parts(flat_maps(attr, self.sign), object_mask(frames, self.classes))
+
+    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        if not self.pooled:
+            return self.per_frame(attr, frames).mean(axis=0)
+        on, total = self.parts(attr, frames)
+        return ratio(on.sum(axis=0), total.sum(axis=0))

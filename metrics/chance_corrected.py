@@ -1,0 +1,63 @@
+"""Chance-corrected overlap and mass: 0 is what a random placement would get, 1 is perfect.
+
+For each frame n and feature f, with an observed overlap o, the overlap e expected from placing
+the same attribution uniformly at random in the image, and the best overlap b possible for that
+attribution size and mask area, pooled over frames:
+
+    score_f = (sum_n o_nf - sum_n e_nf) / (sum_n b_nf - sum_n e_nf)      (0 when b = e everywhere)
+
+Negative means below chance. This is Cohen's kappa's construction; pooling sums before dividing,
+so a frame counts in proportion to how much attribution it has.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from metrics.attribution_mass import mass_parts
+from metrics.base import BaseMetric
+from metrics.maps import flat_maps, object_area_share, object_mask, ratio
+from metrics.overlap import OverlapMetric
+from metrics.registry import register
+
+if TYPE_CHECKING:
+    from benchmark.attribution_set import AttributionSet
+    from benchmark.frameset import FrameSet
+
+
+def chance_corrected(observed: np.ndarray, chance: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """(F,) from (N, F) arrays: (sum o - sum e) / (sum b - sum e) over frames, 0 if b = e."""
+    chance_total = chance.sum(axis=0)
+    return ratio(observed.sum(axis=0) - chance_total, best.sum(axis=0) - chance_total)
+
+
+@register("chance-corrected-overlap")
+class ChanceCorrectedOverlap(OverlapMetric):
+    """Overlap of present attribution with objects beyond random placement; 0 chance, 1 perfect.
+
+    With A the present pixels (``metrics.overlap``), S the objects and P pixels: o = |A ∩ S|,
+    e = |A| |S| / P (expected intersection of |A| uniformly placed pixels), b = min(|A|, |S|).
+    Corrects both ``raw-overlap`` and ``area-normalized``: their area factors cancel.
+    """
+
+    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        intersection, area, object_area = self.counts(attr, frames)
+        n_pixels = attr.maps.shape[2] * attr.maps.shape[3]
+        return chance_corrected(intersection, area * object_area / n_pixels, np.minimum(area, object_area))
+
+
+@register("chance-corrected-mass")
+class ChanceCorrectedMass(BaseMetric):
+    """Positive attribution mass on objects beyond a uniform spread; 0 chance, 1 perfect.
+
+    With v = max(a, 0), w = sum_p v (the map's mass) and c = |S| / P: o = sum_{p in S} v,
+    e = w c, b = w (0 on a frame without objects). Equals (attribution-mass - mask-area-prior) / (1 - mask-area-prior).
+    """
+
+    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        on, total = mass_parts(flat_maps(attr, "positive"), object_mask(frames, self.classes))
+        area_share = object_area_share(frames, self.classes)[:, None]
+        return chance_corrected(on, total * area_share, total * (area_share > 0))
+

@@ -1,0 +1,132 @@
+"""Array helpers every metric shares: signed/abs/positive maps, object masks, safe ratios, top-k hits.
+
+All arrays are flattened over pixels: maps become float32 (N, F, P) and masks bool (N, P) with
+P = 64 * 64, so that per-map reductions are one numpy call over the last axis.
+
+Derived arrays (the positive part of 16 M attributions, the object mask) cost tens of
+milliseconds each and most metrics need the same ones, so they are memoised per data object
+(by identity, weakly, read-only). The data objects are treated as immutable once built.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from benchmark.attribution_set import AttributionSet
+    from benchmark.frameset import FrameSet
+
+Sign = Literal["positive", "abs", "signed"]
+SIGNS: tuple[str, ...] = ("positive", "abs", "signed")
+
+_memo: weakref.WeakKeyDictionary[object, dict[tuple, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def _memoised(owner: object, key: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    entries = _memo.setdefault(owner, {})
+    if key not in entries:
+        value = compute()
+        value.setflags(write=False)
+        entries[key] = value
+    return entries[key]
+
+
+def check_sign(sign: str) -> Sign:
+    if sign not in SIGNS:
+        raise ValueError(f"sign must be one of {SIGNS}, got {sign!r}")
+    return sign  # type: ignore[return-value]
+
+
+def signed_part(values: np.ndarray, sign: Sign) -> np.ndarray:
+    """``max(a, 0)`` ("positive": evidence *for* the head's output), ``|a|`` or ``a`` itself."""
+    if sign == "positive":
+        return np.maximum(values, 0)
+    if sign == "abs":
+        return np.abs(values)
+    return values
+
+
+def flat_maps(attr: AttributionSet, sign: Sign = "positive") -> np.ndarray:
+    """float32 (N, F, P): the input-resolution maps, flattened, after :func:`signed_part`."""
+    check_sign(sign)
+    n, f = attr.maps.shape[:2]
+    return _memoised(
+        attr, ("maps", sign), lambda: signed_part(attr.maps.reshape(n, f, -1), sign).astype(np.float32)
+    )
+
+
+def object_classes(frames: FrameSet, classes: Sequence[str] | None) -> tuple[str, ...]:
+    """The "objects of interest": ``classes`` as given, or every class of ``frames`` but background."""
+    if classes is None:
+        return tuple(c for c in frames.classes if c != "background")
+    for name in classes:
+        frames.class_index(name)  # raises with the valid names
+    return tuple(classes)
+
+
+def object_mask(frames: FrameSet, classes: Sequence[str] | None = None) -> np.ndarray:
+    """bool (N, P): pixels that show any of the object classes (see :func:`object_classes`)."""
+    names = object_classes(frames, classes)
+    return _memoised(
+        frames,
+        ("objects", names),
+        lambda: frames.object_mask(names).reshape(len(frames), -1),
+    )
+
+
+def object_area_share(frames: FrameSet, classes: Sequence[str] | None = None) -> np.ndarray:
+    """float64 (N,): |S_n| / P, the share of each frame's pixels on objects."""
+    return object_mask(frames, classes).mean(axis=-1, dtype=np.float64)
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, and 0 where the denominator is 0.
+
+    A feature with no attribution at all (or a frame with nothing to score) points at nothing,
+    so it scores 0 rather than NaN; NaN would be an error in ``checked_scores``.
+    """
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    safe = np.where(denominator == 0, 1.0, denominator)
+    return np.where(denominator == 0, 0.0, numerator / safe)
+
+
+def mass_on(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """float64 (N, F): sum of ``values`` (N, F, P) over the pixels where ``mask`` (N, P) is set."""
+    return np.matmul(values, mask[:, :, None].astype(values.dtype))[..., 0].astype(np.float64)
+
+
+def top_k_count(n_pixels: int, share: float) -> int:
+    """k for "the top ``share`` of pixels": ceil(share * P), at least 1."""
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    return max(1, math.ceil(share * n_pixels - 1e-9))
+
+
+def top_k_hits(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """float64 (N, F): how many of the k largest pixels of each map (N, F, P) lie on ``mask`` (N, P).
+
+    Pixels tied with the k-th largest value share the remaining places equally: with t the k-th
+    largest value, hits = |{a > t} ∩ S| + (k - |{a > t}|) * |{a = t} ∩ S| / |{a = t}|. That is the
+    expected count under random tie-breaking, so an all-zero map scores the mask's area share
+    (chance) instead of an arbitrary 0 or 1, and with no ties it is the plain top-k intersection.
+    """
+    n_pixels = values.shape[-1]
+    if not 1 <= k <= n_pixels:
+        raise ValueError(f"k must be in [1, {n_pixels}], got {k}")
+    if k == 1:
+        kth = values.max(axis=-1, keepdims=True)
+    else:
+        kth = np.partition(values, n_pixels - k, axis=-1)[..., n_pixels - k : n_pixels - k + 1]
+    on = mask[:, None, :]
+    above, tied = values > kth, values == kth
+    n_above = np.count_nonzero(above, axis=-1)
+    hits_above = np.count_nonzero(above & on, axis=-1)
+    n_tied = np.count_nonzero(tied, axis=-1)  # >= 1: the k-th value itself
+    hits_tied = np.count_nonzero(tied & on, axis=-1)
+    return hits_above + (k - n_above) * hits_tied / n_tied

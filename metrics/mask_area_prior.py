@@ -1,0 +1,30 @@
+"""``mask-area-prior``: a control that knows only how much of each frame is object."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from metrics.base import BaseMetric
+from metrics.maps import flat_maps, object_area_share, ratio
+from metrics.registry import register
+
+if TYPE_CHECKING:
+    from benchmark.attribution_set import AttributionSet
+    from benchmark.frameset import FrameSet
+
+
+@register("mask-area-prior")
+class MaskAreaPrior(BaseMetric):
+    """Control: object area share of the frames, weighted by the feature's mass in each frame.
+
+    With w_nf = sum_p max(a[n, f, p], 0) and c_n = |S_n| / P:
+    score_f = sum_n w_nf c_n / sum_n w_nf (0 for a feature with no mass). It is what
+    ``attribution-mass`` would be if the feature spread its mass uniformly within every frame, so
+    a metric that only tracks how much object is on screen when a feature fires cannot beat it.
+    """
+
+    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        mass = flat_maps(attr, "positive").sum(axis=-1, dtype=np.float64)
+        return ratio(mass.T @ object_area_share(frames, self.classes), mass.sum(axis=0))
