@@ -124,9 +124,12 @@ def top_k_hits(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     else:
         kth = np.partition(values, n_pixels - k, axis=-1)[..., n_pixels - k : n_pixels - k + 1]
     on = mask[:, None, :]
-    above, tied = values > kth, values == kth
-    n_above = np.count_nonzero(above, axis=-1)
-    hits_above = np.count_nonzero(above & on, axis=-1)
-    n_tied = np.count_nonzero(tied, axis=-1)  # >= 1: the k-th value itself
-    hits_tied = np.count_nonzero(tied & on, axis=-1)
-    return hits_above + (k - n_above) * hits_tied / n_tied
+    chosen = values >= kth
+    hits = np.count_nonzero(chosen & on, axis=-1).astype(np.float64)
+    excess = np.count_nonzero(chosen, axis=-1) - k  # pixels tied at the k-th value beyond k
+    rows, cols = np.nonzero(excess)  # usually few: only they need the tie share
+    if len(rows):
+        tied = values[rows, cols] == kth[rows, cols]
+        share = np.count_nonzero(tied & mask[rows], axis=-1) / np.count_nonzero(tied, axis=-1)
+        hits[rows, cols] -= excess[rows, cols] * share
+    return hits
