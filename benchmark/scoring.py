@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from benchmark import atomic
 from benchmark.attribution_set import AttributionSet
+from benchmark.cache import cache_root, entry_path
 from benchmark.errors import InterpbenchError
 from benchmark.frameset import FrameSet
 from benchmark.policies import file_sha256
@@ -46,11 +47,10 @@ if TYPE_CHECKING:
 SCORING_VERSION = 1
 #: Frame resamples per checkpoint: each costs one call of every metric (tens of ms on 512x8 maps).
 DEFAULT_BOOTSTRAP = 100
-CACHE_DIR = REPO_ROOT / ".interpbench-cache" / "scores"
-DEFAULT_FRAMES = REPO_ROOT / ".interpbench-cache" / "frames" / "heldout-512-seed0.npz"
 DEFAULT_ZOO = REPO_ROOT / "baselines" / "zoo"
 
-#: ``attribute(checkpoint, frames, head=..., n_features=...) -> AttributionSet``
+#: ``attribute(checkpoint, frames, head=..., n_features=..., progress=...) -> AttributionSet``; its NMF
+#: features are fitted once on all frames, and bootstrap replicates resample frames of that set.
 Attribute = Callable[..., AttributionSet]
 
 
@@ -157,10 +157,16 @@ def read_zoo(zoo_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name").sort_values(["method", "num_levels", "run"])
 
 
-def load_or_build_frames(path: str | Path = DEFAULT_FRAMES, n: int = 512, seed: int = 0,
+def default_frames_path() -> Path:
+    """Where the default evaluation set (512 held-out frames, seed 0) is kept once built."""
+    return cache_root() / "frames" / "heldout-512-seed0.npz"
+
+
+def load_or_build_frames(path: str | Path | None = None, n: int = 512, seed: int = 0,
                          progress: bool = True) -> FrameSet:
-    """The FrameSet at ``path``; if absent, the default evaluation set is built and saved there."""
-    path = Path(path)
+    """The FrameSet at ``path`` (default: :func:`default_frames_path`); if absent, the default
+    evaluation set is built from the published agent on held-out levels and saved there."""
+    path = Path(path) if path is not None else default_frames_path()
     if path.with_suffix(".npz").exists():
         return FrameSet.load(path)
     from benchmark.frames import build_frameset
@@ -236,11 +242,10 @@ def randomized_twin(checkpoint: Checkpoint, seed: int) -> Checkpoint:
     return Checkpoint(model.eval(), {"name": f"{checkpoint.name}-randomized", "randomized_from": checkpoint.name}, None)
 
 
-def _cache_key(weights_hash: str, frames_hash: str, metric: str, config: ScoringConfig, attribute: Attribute) -> str:
-    blob = json.dumps({"version": SCORING_VERSION, "weights": weights_hash, "frames": frames_hash,
-                       "metric": metric, "config": asdict(config),
-                       "attribute": f"{attribute.__module__}.{attribute.__qualname__}"}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def _cache_path(weights_hash: str, frames_hash: str, metric: str, config: ScoringConfig, attribute: Attribute) -> Path:
+    return entry_path("scores", {"version": SCORING_VERSION, "weights": weights_hash, "frames": frames_hash,
+                                 "metric": metric, "config": asdict(config),
+                                 "attribute": f"{attribute.__module__}.{attribute.__qualname__}"})
 
 
 def default_attribute() -> Attribute:
@@ -285,7 +290,7 @@ class _Plan:
 def _score_checkpoint(checkpoint: Checkpoint, frames: FrameSet, names: Sequence[str], config: ScoringConfig,
                       attribute: Attribute, plan: _Plan, progress: bool) -> tuple[dict[str, MetricScores], dict[str, str]]:
     """Attribute the model and its randomized twin, then run every metric call the table needs."""
-    kwargs = {"head": config.head, "n_features": config.n_features}
+    kwargs = {"head": config.head, "n_features": config.n_features, "progress": progress}
     attr = attribute(checkpoint, frames, **kwargs)
     random_attr = attribute(randomized_twin(checkpoint, config.seed), frames, **kwargs)
     score = _Scorer(names)
@@ -317,7 +322,6 @@ def score_zoo(
     *,
     config: ScoringConfig = ScoringConfig(),
     attribute: Attribute | None = None,
-    cache_dir: str | Path = CACHE_DIR,
     progress: bool = True,
 ) -> ScoreTable:
     """Score ``names`` (default: every registered metric) on every checkpoint in ``zoo_dir``.
@@ -341,12 +345,11 @@ def score_zoo(
     plan = _Plan.make(frames, config)
     frames_hash = frames.content_hash()
     identities = {n: metric_identity(n) for n in names}
-    cache_dir = Path(cache_dir)
     scores: dict[str, dict[str, MetricScores]] = {n: {} for n in names}
     errors: dict[str, str] = {}
     for name, row in tqdm(zoo.iterrows(), total=len(zoo), desc="scoring", unit="ckpt", disable=not progress):
         weights_hash = file_sha256(Path(row["path"]))
-        paths = {n: cache_dir / f"{_cache_key(weights_hash, frames_hash, identities[n], config, attribute)}.npz"
+        paths = {n: _cache_path(weights_hash, frames_hash, identities[n], config, attribute)
                  for n in names if n not in errors}
         missing = [n for n, p in paths.items() if not p.exists()]
         for n in set(paths) - set(missing):

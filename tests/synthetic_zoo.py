@@ -35,6 +35,15 @@ def quality(num_levels: int, run: int) -> float:
     return 0.1 + 0.18 * LEVELS.index(num_levels) + 0.05 * (run - 1)
 
 
+def isolated_cache(tmp_path_factory):
+    """Generator for a module-scoped fixture: caches go to a fresh folder, not the user's."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERPBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def load_metrics() -> None:
     """Register the synthetic metrics once per session (the registry is process-wide)."""
     if "synthetic-overlap" not in registry.available():
@@ -97,3 +106,14 @@ def write_labels(directory: Path, levels: tuple[int, ...] = LEVELS, runs: tuple[
     source = {"citation": "synthetic test fixture", "made_by": "human", "protocol": ["not data"]}
     (directory / "source.json").write_text(json.dumps(source))
     return directory
+
+
+def synthetic_args(root: Path) -> list[str]:
+    """CLI arguments that point every input at a synthetic zoo under ``root`` (built here)."""
+    load_metrics()
+    if not (root / "zoo").exists():
+        make_zoo(root / "zoo")
+        make_frames(32).save(root / "frames.npz")
+        write_labels(root / "labels")
+    return ["--zoo", str(root / "zoo"), "--frames", str(root / "frames.npz"), "--labels", str(root / "labels"),
+            "--bootstrap", "12", "--no-progress"]

@@ -22,12 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchmark.frames import code_version
     from benchmark.report import ReportContext, write_report
-    from benchmark.scoring import DEFAULT_FRAMES
+    from benchmark.scoring import default_frames_path
 
     table, labels, validation = validation_from_args(args, metric_names(args))
     ctx = ReportContext(
         zoo=_shown(args.zoo),
-        frames=_shown(args.frames or DEFAULT_FRAMES),
+        frames=_shown(args.frames or default_frames_path()),
         citation=labels.source.get("citation", "?"),
         code_version=code_version(),
     )

@@ -9,21 +9,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.scoring import CACHE_DIR, DEFAULT_BOOTSTRAP, DEFAULT_FRAMES, DEFAULT_ZOO, ScoreTable, ScoringConfig
+from benchmark.scoring import DEFAULT_BOOTSTRAP, DEFAULT_ZOO, ScoreTable, ScoringConfig
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser, *, metrics_option: bool = True) -> None:
-    """--zoo/--frames/--bootstrap/--seed/--plugin/--cache-dir/--no-progress (and --metrics)."""
+    """--zoo/--frames/--bootstrap/--seed/--plugin/--no-progress (and --metrics); caches live under
+    ``$INTERPBENCH_CACHE`` (see ``benchmark.cache``)."""
     parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO, help="checkpoint folder (default: baselines/zoo)")
     parser.add_argument("--frames", type=Path, default=None,
-                        help=f"FrameSet (.npz); default: the 512 held-out frames at {DEFAULT_FRAMES}, built if absent")
+                        help="FrameSet (.npz); default: 512 held-out frames kept in the cache, built on first use")
     if metrics_option:
         parser.add_argument("--metrics", default=None, help="comma-separated metric names (default: all registered)")
     parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP,
                         help=f"frame resamples per checkpoint (default: {DEFAULT_BOOTSTRAP}; 0: no intervals)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the resamples and the randomized twins")
     parser.add_argument("--plugin", type=Path, action="append", default=[], help="a .py file that registers metrics")
-    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -33,7 +33,7 @@ def load_frames(args: argparse.Namespace):
     from benchmark.scoring import load_or_build_frames
 
     if args.frames is None:
-        return load_or_build_frames(DEFAULT_FRAMES, progress=not args.no_progress)
+        return load_or_build_frames(progress=not args.no_progress)
     return FrameSet.load(args.frames)
 
 
@@ -50,7 +50,7 @@ def score_from_args(args: argparse.Namespace, names: list[str] | None) -> ScoreT
         print(f"warning: {message}", file=sys.stderr)
     table = score_zoo(args.zoo, load_frames(args), names,
                       config=ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed),
-                      cache_dir=args.cache_dir, progress=not args.no_progress)
+                      progress=not args.no_progress)
     for name, message in table.errors.items():
         print(f"warning: metric {name} failed and is left out: {message}", file=sys.stderr)
     return table
