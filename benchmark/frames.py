@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -79,40 +80,11 @@ def build_frameset(
     policy_seed, rng = derived_seeds(seed)
     actor = policy_from_spec(policy, policy_seed) if isinstance(policy, str) else policy
     env = make_env(num_envs, levels, seed=seed, distribution_mode=distribution_mode, paint_vel_info=paint_vel_info)
-
-    obs_kept: list[np.ndarray] = []
-    states: list[bytes] = []
-    seeds: list[int] = []
-    taken = np.zeros(num_envs, dtype=np.int64)  # frames recorded in each env's current episode
-    episodes: set[tuple[int, int]] = set()  # (env, episode index) pairs that gave a frame
-    episode_index = np.zeros(num_envs, dtype=np.int64)
-    steps = 0
     start = time.perf_counter()
-    with tqdm(total=n, desc="frames", unit="frame", disable=not progress) as bar:
-        _, obs, first = env.observe()
-        while True:
-            if steps:
-                episode_index += first
-            taken[first] = 0
-            record = np.flatnonzero((rng.random(num_envs) < record_prob) & (taken < max_per_episode))
-            if len(record):
-                all_states = env.callmethod("get_state")
-                info = env.get_info()
-                for i in record[: n - len(states)]:
-                    obs_kept.append(obs["rgb"][i].copy())
-                    states.append(bytes(all_states[i]))
-                    seeds.append(int(info[i]["level_seed"]))
-                    episodes.add((int(i), int(episode_index[i])))
-                taken[record] += 1
-                bar.update(min(len(record), n - bar.n))
-            if len(states) >= n:
-                break
-            env.act(actor.act(obs["rgb"]))
-            _, obs, first = env.observe()
-            steps += 1
+    rec = record_frames(env, actor, rng, n, record_prob=record_prob, max_per_episode=max_per_episode, progress=progress)
     rollout_seconds = time.perf_counter() - start
 
-    masks = MaskRenderer(classes=MASK_CLASSES, batch=64).masks(states)
+    masks = MaskRenderer(classes=MASK_CLASSES, batch=64).masks(rec.states)
     provenance: dict[str, Any] = {
         "env": "procgen:coinrun",
         "procgen_version": importlib.metadata.version("procgen2"),
@@ -126,19 +98,77 @@ def build_frameset(
             "num_envs": num_envs,
             "record_prob": record_prob,
             "max_per_episode": max_per_episode,
-            "env_steps": steps * num_envs,
+            "env_steps": rec.env_steps,
         },
-        "distinct_levels": len(set(seeds)),
-        "episodes": len(episodes),
+        "distinct_levels": len(set(rec.level_seeds)),
+        "episodes": rec.episodes,
         "code_version": code_version(),
         "build_seconds": round(time.perf_counter() - start, 2),
         "rollout_seconds": round(rollout_seconds, 2),
     }
     return FrameSet(
-        obs=np.stack(obs_kept),
+        obs=np.stack(rec.obs),
         masks=masks,
         classes=MASK_CLASSES,
-        level_seeds=np.asarray(seeds, dtype=np.int64),
-        states=states,
+        level_seeds=np.asarray(rec.level_seeds, dtype=np.int64),
+        states=rec.states,
         provenance=provenance,
     )
+
+
+@dataclass
+class Recorded:
+    """Frames picked during a rollout, in (step, env) order, and what it took to get them."""
+
+    obs: list[np.ndarray] = field(default_factory=list)
+    states: list[bytes] = field(default_factory=list)
+    level_seeds: list[int] = field(default_factory=list)
+    episodes: int = 0  # distinct episodes that gave at least one frame
+    env_steps: int = 0
+
+
+def record_frames(
+    env: Any,
+    policy: Policy,
+    rng: np.random.Generator,
+    n: int,
+    *,
+    record_prob: float,
+    max_per_episode: int,
+    progress: bool,
+) -> Recorded:
+    """Step ``env`` with ``policy`` until ``n`` frames are recorded (see the module docstring).
+
+    The rng draws one number per env per step whatever happens, so the choice of frames depends
+    only on the seeds, never on timing.
+    """
+    rec = Recorded()
+    num_envs = env.num
+    taken = np.zeros(num_envs, dtype=np.int64)  # frames recorded in each env's current episode
+    episode_index = np.zeros(num_envs, dtype=np.int64)
+    episodes: set[tuple[int, int]] = set()
+    with tqdm(total=n, desc="frames", unit="frame", disable=not progress) as bar:
+        _, obs, first = env.observe()
+        while True:
+            if rec.env_steps:
+                episode_index += first
+            taken[first] = 0
+            record = np.flatnonzero((rng.random(num_envs) < record_prob) & (taken < max_per_episode))
+            if len(record):
+                all_states = env.callmethod("get_state")
+                info = env.get_info()
+                kept = record[: n - len(rec.states)]
+                for i in kept:
+                    rec.obs.append(obs["rgb"][i].copy())
+                    rec.states.append(bytes(all_states[i]))
+                    rec.level_seeds.append(int(info[i]["level_seed"]))
+                    episodes.add((int(i), int(episode_index[i])))
+                taken[record] += 1
+                bar.update(len(kept))
+            if len(rec.states) >= n:
+                break
+            env.act(policy.act(obs["rgb"]))
+            _, obs, first = env.observe()
+            rec.env_steps += num_envs
+    rec.episodes = len(episodes)
+    return rec
