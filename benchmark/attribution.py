@@ -126,7 +126,7 @@ def layer_attributions(
     head: Head = "value",
     actions: torch.Tensor | None = None,
     n_steps: int = DEFAULT_STEPS,
-    batch_size: int = 32,
+    batch_size: int = 16,
     progress: bool = False,
 ) -> np.ndarray:
     """float32 (N, C, h, w): integrated gradients of ``head`` w.r.t. ``layer``, zero baseline.
@@ -262,8 +262,10 @@ def compute_attribution_set(
     (fixed components, e.g. to compare new frames on a model's existing features)."""
     actions = target_actions(model, obs, action) if head == "policy" else None
     raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
-    basis = basis if basis is not None else fit_feature_basis(raw, n_features)
-    hidden = basis.transform(raw)
+    with tqdm(total=1, desc="NMF features", disable=not progress) as bar:
+        basis = basis if basis is not None else fit_feature_basis(raw, n_features)
+        hidden = basis.transform(raw)
+        bar.update()
     geometry = clear_cnn_geometry(layer)
     sums, deltas = completeness_gap(model, obs, raw, layer=layer, head=head, actions=actions)
     gap = np.abs(sums - deltas)
@@ -299,18 +301,28 @@ def attribute_checkpoint(
     """The AttributionSet of a checkpoint (a Checkpoint, a ``.safetensors`` or a ``.jd`` path) on
     ``frames``, from the cache when an entry for the same weights, frames and method exists."""
     ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    method = method_params(head, n_features, action=action, n_steps=n_steps)
     weights, frames_hash = ck.weights_hash(), frames.content_hash()
+    method = method_params(head, n_features, action=action, n_steps=n_steps)
     path = entry_path("attributions", {"checkpoint": weights, "frames": frames_hash, "method": method})
-    if cache and path.exists():
-        try:
-            return AttributionSet.load(path)
-        except CorruptFileError:
-            pass  # e.g. a run killed between the .npz and the .json: recompute and overwrite
-    attr = compute_attribution_set(
-        ck.model, frames.obs, head=head, n_features=n_features, action=action, n_steps=n_steps, progress=progress
-    )
-    attr.meta.update({"checkpoint": ck.name, "checkpoint_sha256": weights, "frames_sha256": frames_hash})
-    if cache:
-        attr.save(path)
+    attr = _load_cached(path) if cache else None
+    if attr is None:
+        attr = compute_attribution_set(
+            ck.model, frames.obs, head=head, n_features=n_features, action=action, n_steps=n_steps, progress=progress
+        )
+        attr.meta.update({"checkpoint_sha256": weights, "frames_sha256": frames_hash})
+        if cache:
+            attr.save(path)
+    # Identical weights may come under another name: the caller's name is the one to show.
+    attr.meta["checkpoint"] = ck.name
     return attr
+
+
+def _load_cached(path: Path) -> AttributionSet | None:
+    """The cached entry, or None when absent or unreadable (e.g. a run killed between writing
+    the .npz and the .json): the caller then recomputes and overwrites it."""
+    if not path.exists():
+        return None
+    try:
+        return AttributionSet.load(path)
+    except CorruptFileError:
+        return None
