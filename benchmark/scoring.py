@@ -13,13 +13,14 @@ For each checkpoint and metric the table holds (all per feature, from ``metrics.
 
 Scoring is the expensive stage (an attribution per model, then 1 + 1 + K + B metric calls), so
 each (checkpoint, metric) result is cached on disk, keyed by the checkpoint file's hash, the
-FrameSet's hash, the metric (name and the hash of its source file, so editing a metric
-re-scores it), the attribution function and the scoring settings. A metric set is the union of
+FrameSet's hash, the metric (name and the hash of its source folder's Python files, so
+editing a metric re-scores it), the attribution function and the scoring settings. A metric set is the union of
 its entries: adding a metric scores only that one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 from collections.abc import Callable, Sequence
@@ -220,12 +221,18 @@ def area_bins(frames: FrameSet, k: int) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def metric_identity(name: str) -> str:
-    """Name plus the hash of the file that defines the metric: editing it invalidates its cache."""
+    """Name plus a hash of the Python files beside the one defining the metric (its module and the
+    helpers it most likely imports, e.g. ``metrics/maps.py``): editing them invalidates its cache."""
     from metrics import registry
 
     source = inspect.getsourcefile(registry.available()[name].factory)
-    digest = file_sha256(Path(source)) if source else "unknown-source"
-    return f"{name}@{digest}"
+    if source is None:
+        return f"{name}@unknown-source"
+    h = hashlib.sha256()
+    for path in sorted(Path(source).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return f"{name}@{h.hexdigest()}"
 
 
 def randomized_twin(checkpoint: Checkpoint, seed: int) -> Checkpoint:
