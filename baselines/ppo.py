@@ -241,7 +241,7 @@ def train_ppo(
 PRESETS: dict[str, PPOConfig] = {
     # Seconds on one CPU core: two updates of a toy batch, for tests of the machinery.
     "tiny": PPOConfig(total_steps=128, num_envs=4, num_steps=16, num_minibatches=2, update_epochs=1,
-                      eval_every=1, eval_episodes=2),
+                      eval_episodes=1),
     # The reference hyperparameters; 25M steps (CleanRL's procgen default) is GPU-scale work.
     "reference": PPOConfig(),
 }

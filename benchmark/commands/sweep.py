@@ -30,15 +30,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zoo", type=Path, default=None, help="where checkpoints go (default baselines/zoo)")
     parser.add_argument("--runs-dir", type=Path, default=None, help="working files (default runs/)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--readme-only", action="store_true",
+                        help="only regenerate <zoo>/README.md from the shipped checkpoints' JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from baselines import sweep, zoo
+    from baselines.report import write_readme
 
-    jobs = sweep.plan(args.method, args.preset or zoo.DEFAULT_PRESET[args.method], args.levels, args.runs)
     zoo_dir, runs_dir = args.zoo or zoo.ZOO_DIR, args.runs_dir or zoo.RUNS_DIR
+    if args.readme_only:
+        print(write_readme(zoo_dir))
+        return 0
+    jobs = sweep.plan(args.method, args.preset or zoo.DEFAULT_PRESET[args.method], args.levels, args.runs)
     if args.ray:
         failed = sweep.run_ray(
             jobs, zoo_dir=zoo_dir, runs_dir=runs_dir, address=None if args.ray == "local" else args.ray,
@@ -48,5 +54,6 @@ def run(args: argparse.Namespace) -> int:
         failed = sweep.run_local(jobs, zoo_dir=zoo_dir, runs_dir=runs_dir, parallel=args.parallel, device=args.device)
     for line in failed:
         print(f"failed: {line}", file=sys.stderr)
+    write_readme(zoo_dir)
     print(f"{len(jobs) - len(failed)}/{len(jobs)} checkpoints in {zoo_dir}")
     return 1 if failed else 0

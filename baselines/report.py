@@ -1,0 +1,78 @@
+"""The zoo's README: one table row per shipped checkpoint, written from the checkpoints' own JSON.
+
+Nothing here is typed by hand, so the table cannot drift from the metadata; re-run
+``interpbench sweep --readme-only`` after any checkpoint changes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmark import atomic
+
+HEADER = """# The checkpoint zoo
+
+Clear-CNN CoinRun agents at the reference study's level counts, two runs each, named
+`<method>-L<levels>-r<run>.safetensors` (weights, stored as float16; `load_checkpoint` restores
+float32) with a `.json` beside each saying how it was made and what it measured. How they are
+trained, the budgets and their limits: [docs/training.md](../../docs/training.md).
+
+Completion = fraction of episodes that reached the coin, on the hard distribution, the student
+sampling from its policy; train = levels `[0, L)`, test = held-out levels `[10^9, 1.1x10^9)`;
+95% Wilson intervals. "levels seen" is the true number of distinct levels in the student's data
+(for distillation) or played (for PPO), which for large L is bounded by the episode budget.
+This file is generated from the JSON files by `interpbench sweep --readme-only`.
+"""
+
+
+def load_zoo(zoo_dir: Path) -> list[dict[str, Any]]:
+    """Every checkpoint's metadata, ordered by method, level count, run."""
+    metas = [json.loads(p.read_text()) for p in zoo_dir.glob("*-L*-r*.json")]
+    return sorted(metas, key=lambda m: (m["method"], m["num_levels"], m["run"]))
+
+
+def _pct(result: dict[str, Any]) -> str:
+    low, high = result["ci95"]
+    return f"{100 * result['completion_rate']:.1f} [{100 * low:.0f}, {100 * high:.0f}]"
+
+
+def level_trend(metas: list[dict[str, Any]]) -> float | None:
+    """Spearman correlation of test completion with level count (None for fewer than 3 points)."""
+    from scipy.stats import spearmanr
+
+    if len(metas) < 3:
+        return None
+    rho = spearmanr([m["num_levels"] for m in metas], [m["test_completion"]["completion_rate"] for m in metas])
+    return float(rho.statistic)
+
+
+def render(metas: list[dict[str, Any]]) -> str:
+    rows = [
+        "| checkpoint | L | run | levels seen | samples / steps | train completion % | test completion % "
+        "| episodes (train/test) | train s | eval s | preset |",
+        "|---|---:|---:|---:|---:|---|---|---|---:|---:|---|",
+    ]
+    for m in metas:
+        rows.append(
+            f"| {m['name']} | {m['num_levels']:,} | {m['run']} | {m['distinct_levels_seen']:,} "
+            f"| {m.get('samples', m.get('env_steps', 0)):,} | {_pct(m['train_completion'])} "
+            f"| {_pct(m['test_completion'])} | {m['train_completion']['episodes']}/{m['test_completion']['episodes']} "
+            f"| {m['wall_time_s']:.0f} | {m['eval_wall_time_s']:.0f} | {m['preset']} |"
+        )
+    lines = [HEADER, "## Checkpoints", "", *rows, ""]
+    for method in sorted({m["method"] for m in metas}):
+        group = [m for m in metas if m["method"] == method]
+        rho = level_trend(group)
+        lines.append(f"- {method}: {len(group)} checkpoints; Spearman(level count, test completion) = "
+                     + ("n/a" if rho is None else f"{rho:.2f}"))
+    lines += ["", "## Reproducing a checkpoint", "", "Each row's `command` field, run from the repository root:", ""]
+    lines += [f"- `{m['name']}`: `{m['command']}` (code {m['code_version'][:12]}, {m['hardware']})" for m in metas]
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(zoo_dir: Path) -> Path:
+    path = zoo_dir / "README.md"
+    atomic.write_text(path, render(load_zoo(zoo_dir)))
+    return path
