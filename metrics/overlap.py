@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metrics.base import BaseMetric
-from metrics.maps import flat_maps, object_mask
+from metrics.maps import flat_maps, memoised, object_mask
 
 if TYPE_CHECKING:
     from benchmark.attribution_set import AttributionSet
@@ -30,9 +30,13 @@ def present(attr: AttributionSet, threshold: float) -> np.ndarray:
     """bool (N, F, P): where each feature's attribution is present (module docstring)."""
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    values = flat_maps(attr, "positive")
-    peak = values.max(axis=(0, 2))[None, :, None]
-    return (values > 0) & (values >= threshold * peak)
+
+    def compute() -> np.ndarray:
+        values = flat_maps(attr, "positive")
+        peak = values.max(axis=(0, 2))[None, :, None]
+        return (values > 0) & (values >= threshold * peak)
+
+    return memoised(attr, ("present", threshold), compute)
 
 
 class OverlapMetric(BaseMetric):

@@ -17,6 +17,14 @@ from metrics.maps import Sign
 from metrics.registry import register
 from metrics.thresholded_saliency import ThresholdedSaliency
 
+#: Our name -> the Quantus 0.6.0 class that computes the same per-map quantity.
+QUANTUS_CLASSES: dict[str, str] = {
+    "pointing-game": "PointingGame",
+    "top-k-intersection": "TopKIntersection",
+    "relevance-mass-accuracy": "RelevanceMassAccuracy",
+    "attribution-localisation": "AttributionLocalisation",
+}
+
 
 @register("pointing-game")
 class PointingGame(ThresholdedSaliency):

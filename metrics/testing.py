@@ -13,6 +13,7 @@ import numpy as np
 
 from benchmark.attribution_set import AttributionSet, LayerGeometry
 from benchmark.frameset import MASK_CLASSES, FrameSet
+from metrics.maps import object_mask
 
 #: Receptive field of the clear CNN's layer 2b (see ``metrics.receptive_field``).
 CLEAR_CNN_2B = LayerGeometry(size=24, stride=2, offset=0.5)
@@ -69,3 +70,23 @@ def random_case(
             h, w = rng.integers(2, 9, size=2)
             labels[i, y : y + h, x : x + w] = rng.integers(1, len(classes))
     return make_attribution(maps, hidden), make_frames(labels, classes)
+
+
+def quantus_scores(class_name: str, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    """float64 (N, F): Quantus 0.6.0's ``class_name`` with its defaults on every (frame, feature)
+    map, through its public call (the reference the Quantus-equivalent metrics are tested and
+    timed against). Needs the ``dev`` extra; objects are every class but background."""
+    import warnings
+
+    import quantus
+
+    n, f = attr.maps.shape[:2]
+    a = attr.maps.reshape(n * f, 1, 64, 64)
+    s = np.repeat(object_mask(frames).reshape(n, 1, 64, 64), f, axis=0).astype(np.float32)
+    metric = getattr(quantus, class_name)(disable_warnings=True, display_progressbar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = metric(
+            model=None, x_batch=np.zeros_like(a), y_batch=np.zeros(n * f, dtype=int), a_batch=a, s_batch=s, batch_size=256
+        )
+    return np.asarray(result, dtype=np.float64).reshape(n, f)

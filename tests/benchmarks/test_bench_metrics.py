@@ -1,0 +1,67 @@
+"""Speed of the metrics on the default evaluation size, 512 frames x 8 features (4,096 maps).
+
+Each Quantus-equivalent metric runs beside Quantus 0.6.0's public call on the same maps in the
+same process; the speed-up (Quantus seconds / our mean seconds) is in extra_info and asserted as
+a ratio (>= 100x), never as an absolute time. Quantus is timed once (20-35 s a metric on 2
+cores), so this module is slow. Every round scores a fresh AttributionSet, so no array memoised
+in an earlier round makes ours look faster.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from metrics import available, get
+from metrics.base import checked_scores
+from metrics.quantus_equivalents import QUANTUS_CLASSES
+from metrics.scoring import score_all
+from metrics.testing import make_attribution, quantus_scores, random_case
+
+pytest.importorskip("quantus")
+pytestmark = pytest.mark.slow
+
+N, F = 512, 8
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return random_case(N, F, seed=0)
+
+
+def timed_quantus(class_name: str, attr, frames) -> float:
+    started = time.perf_counter()
+    quantus_scores(class_name, attr, frames)
+    return time.perf_counter() - started
+
+
+def bench_fresh(benchmark, score, attr):
+    """Mean seconds of ``score(attr_copy)`` over 5 rounds, each on a new AttributionSet."""
+    result = benchmark.pedantic(
+        score, setup=lambda: ((make_attribution(attr.maps, attr.hidden),), {}), rounds=5, iterations=1
+    )
+    return result, benchmark.stats.stats.mean
+
+
+@pytest.mark.parametrize("name", sorted(QUANTUS_CLASSES))
+def test_bench_against_quantus(benchmark, inputs, name: str) -> None:
+    attr, frames = inputs
+    metric = get(name)
+    quantus_s = timed_quantus(QUANTUS_CLASSES[name], attr, frames)
+    _, ours_s = bench_fresh(benchmark, lambda a: checked_scores(metric, a, frames), attr)
+    speedup = quantus_s / ours_s
+    benchmark.extra_info.update(maps=N * F, quantus_s=round(quantus_s, 2), ours_s=round(ours_s, 4), speedup=round(speedup))
+    assert speedup >= 100, f"{name}: only {speedup:.0f}x faster than Quantus"
+
+
+def test_bench_all_builtins(benchmark, inputs) -> None:
+    """Every built-in metric together on 512 x 8 maps (target: < 0.5 s on 2 free cores). Asserted
+    as a ratio: all of them must take under a tenth of Quantus' Relevance Mass Accuracy alone."""
+    attr, frames = inputs
+    builtins = [name for name, info in available().items() if info.origin == "built-in"]
+    quantus_s = timed_quantus("RelevanceMassAccuracy", attr, frames)
+    (scores, errors), ours_s = bench_fresh(benchmark, lambda a: score_all(a, frames, builtins), attr)
+    assert not errors and len(scores) == len(builtins)
+    benchmark.extra_info.update(metrics=len(builtins), all_builtins_s=round(ours_s, 3), quantus_rma_s=round(quantus_s, 2))
+    assert quantus_s / ours_s >= 10
