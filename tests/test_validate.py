@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 import benchmark.scoring as scoring
 import synthetic_zoo as sz
 from benchmark.errors import InterpbenchError
-from benchmark.labels import load_aggregate
+from benchmark.labels import human_only, load_aggregate, load_feature_judgments
 from benchmark.scoring import ScoringConfig, score_zoo
 from benchmark.validate import (
     area_correlation,
@@ -162,3 +162,21 @@ def test_several_methods_need_a_choice(synthetic):
         validate(replace(table, checkpoints=mixed), synthetic["labels"])
     v = validate(replace(table, checkpoints=mixed), synthetic["labels"], method="synthetic")
     assert len(v.matched) == len(mixed) - 1
+
+
+def test_feature_auroc_uses_human_judgments_only(synthetic, tmp_path):
+    """Per-feature judgments (a test fixture): features of the better half of the zoo judged
+    interpretable. A model-made row saying the opposite must not count."""
+    table = synthetic["table"]
+    names = table.checkpoints.index
+    good = {n for n in names if sz.quality(*table.checkpoints.loc[n, ["num_levels", "run"]]) > 0.4}
+    rows = [f"{n},{f},rater,binary,{int(n in good)},,,,human" for n in names for f in range(CONFIG.n_features)]
+    rows += [f"{n},{f},bot,binary,{int(n not in good)},,,,model:fixture" for n in names for f in range(2)]
+    path = tmp_path / "judgments.csv"
+    path.write_text("checkpoint,feature,labeller,scale,judgment,object,confidence,seconds,made_by\n" + "\n".join(rows))
+    known = {n: CONFIG.n_features for n in names}
+    judgments = human_only(load_feature_judgments([path], known))
+    board = validate(table, synthetic["labels"], judgments=judgments).leaderboard.set_index("name")
+    assert board.loc["synthetic-overlap", "auroc"] == pytest.approx(1.0)
+    assert board.loc["synthetic-distance", "auroc"] == pytest.approx(1.0)  # oriented like the correlations
+    assert np.isnan(board.loc["baseline: log level count", "auroc"])
