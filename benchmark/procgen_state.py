@@ -180,6 +180,13 @@ class CoinRunState:
             struct.pack_into("<i", buf, self.options_at + 4 * OPTION_NAMES.index(name), int(value))
         return replace(self, data=bytes(buf))
 
+    def with_background(self, index: int) -> CoinRunState:
+        """A copy drawn over background image ``index`` of CoinRun's list (procgen aborts on an
+        index past its end: 62 images in 0.10.7, the first 49 of them platform backgrounds)."""
+        buf = bytearray(self.data)
+        struct.pack_into("<i", buf, self.basic_at + 4 * _BACKGROUND_INDEX_WORD, index)
+        return replace(self, data=bytes(buf))
+
     def hiding(self, name: str) -> CoinRunState:
         """A copy in which the renderer draws nothing of class ``name``; everything else (camera,
         animation, other objects) is untouched, so re-rendering shows what that class covered.
