@@ -128,7 +128,7 @@ PRESETS: dict[str, DistillConfig] = {
                           batch_size=16, checkpoint_every=2),
     # The first zoo: all 14 students, data gathering and 500+500-episode evaluations within about
     # 90 minutes of a 2-core machine shared with other work (docs/training.md). Its shards are the
-    # first four of "small"'s (same seeds and shard shape), so "small" can reuse them.
+    # first four of "small"'s (same seeds and shard shape), so "small" can reuse them by hard links.
     "mini": DistillConfig(GatherConfig(steps=49_152, frames=10_240, shards=4), train_samples=20_480),
     # Twice the data and optimisation of "mini".
     "small": DistillConfig(GatherConfig(steps=98_304, frames=20_480), train_samples=40_960),

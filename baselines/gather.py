@@ -17,11 +17,8 @@ interrupted gather resumes at the first missing shard and gives the same data as
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from baselines import runtime
 from benchmark import atomic
 from benchmark.env import training_levels, make_env
 from benchmark.models import ClearCNN, preprocess
@@ -66,18 +64,6 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.obs)
-
-
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """Runs of one level count share a dataset; the lock makes the second wait, not re-gather."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _play_shard(
@@ -130,7 +116,7 @@ def gather(
 ) -> dict[str, Any]:
     """Make (or finish) the dataset for ``num_levels`` in ``directory``; returns its summary."""
     summary_path = directory / "dataset.json"
-    with _locked(directory):
+    with runtime.file_lock(directory):
         if summary_path.exists():
             return json.loads(summary_path.read_text())
         teacher = teacher.eval().to(memory_format=torch.channels_last)

@@ -134,11 +134,15 @@ def run_job(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train, evaluate and ship one checkpoint (resuming whatever was done); returns its metadata."""
-    if (meta := finished_meta(job, zoo_dir)) is not None:
-        return meta
-    config = config_for(job)
     run_dir = runs_dir / job.preset / job.name
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with runtime.file_lock(run_dir):
+        if (meta := finished_meta(job, zoo_dir)) is not None:
+            return meta
+        return _run_unlocked(job, run_dir, zoo_dir, runs_dir, device, progress)
+
+
+def _run_unlocked(job: Job, run_dir: Path, zoo_dir: Path, runs_dir: Path, device: str, progress: bool) -> dict[str, Any]:
+    config = config_for(job)
     dev = runtime.select_device(device)
     model, info = _train(job, run_dir, runs_dir, dev, progress)
     # Shipped weights are float16 (half the size); measure the model exactly as it is shipped.
