@@ -63,7 +63,7 @@ CLASS_SPRITES: dict[str, tuple[str, ...]] = {
 #: Drawn fully transparent: enemy trails are translucent puffs that belong to what lies under them.
 TRANSPARENT_SPRITES: tuple[str, ...] = ("misc_assets/iconCircle_white.png",)
 
-_FORMAT = 1  # bump when the recolouring recipe changes: the cache key includes it
+_FORMAT = 2  # bump when the recolouring recipe changes: the cache key includes it
 
 
 def _procgen_paths() -> tuple[str, Path, Path]:
@@ -74,12 +74,17 @@ def _procgen_paths() -> tuple[str, Path, Path]:
     return (package / "version.txt").read_text().strip(), package, package / "data" / "prebuilt" / "libenv.so"
 
 
-def _recolour(src: Path, dst: Path, colour: tuple[int, int, int] | None) -> None:
+def _recolour(src: Path, dst: Path, colour: tuple[int, int, int] | None, whole: bool) -> None:
     """Write ``src`` as one flat colour wherever its alpha is > 0 (a semi-transparent pixel,
-    such as the agent's helmet, still hides what is under it); ``None`` makes it all transparent."""
+    such as the agent's helmet, still hides what is under it), or everywhere if ``whole`` (a
+    background, loaded without alpha); ``None`` makes it all transparent. The size is kept, so
+    the renderer places and scales it exactly as the original."""
     from PIL import Image
 
     with Image.open(src) as image:
+        if whole:
+            Image.new("RGB", image.size, colour).save(dst)
+            return
         alpha = np.asarray(image.convert("RGBA"))[..., 3] > 0
     out = np.zeros((*alpha.shape, 4), np.uint8)
     if colour is not None:
@@ -92,20 +97,21 @@ def _build_root(tmp: Path, package: Path, library: Path) -> None:
     ``procgen/data/assets`` (links to the real files, recoloured ones written), and links to the
     wheel's vendored ``*.libs`` folders, which the library finds via ``$ORIGIN/../../..``."""
     assets, out = package / "data" / "assets", tmp / "procgen" / "data"
-    recoloured: dict[Path, tuple[int, int, int] | None] = {}
+    recoloured: dict[Path, str] = {}
     for name, patterns in [*CLASS_SPRITES.items(), ("transparent", TRANSPARENT_SPRITES)]:
         for pattern in patterns:
             matches = sorted(assets.glob(pattern))
             if not matches:
                 raise InterpbenchError(f"procgen asset {pattern!r} not found under {assets}: unsupported procgen build")
-            recoloured.update({m.relative_to(assets): PALETTE.get(name) for m in matches})
+            recoloured.update({m.relative_to(assets): name for m in matches})
     for src in assets.rglob("*"):
         rel = src.relative_to(assets)
         dst = out / "assets" / rel
         if src.is_dir():
             dst.mkdir(parents=True, exist_ok=True)
         elif rel in recoloured:
-            _recolour(src, dst, recoloured[rel])
+            name = recoloured[rel]
+            _recolour(src, dst, PALETTE.get(name), whole=name == "background")
         else:
             dst.symlink_to(src)
     (out / "prebuilt").mkdir(parents=True)
