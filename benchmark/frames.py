@@ -74,7 +74,7 @@ def build_frameset(
         raise InterpbenchError(f"a FrameSet needs at least one frame, got n={n}")
     if not 0 < record_prob <= 1 or max_per_episode < 1:
         raise InterpbenchError("record_prob must be in (0, 1] and max_per_episode >= 1")
-    from benchmark.masks import MaskRenderer
+    from benchmark.masks import masks_for_states
 
     levels = level_range(split, num_levels)
     policy_seed, rng = derived_seeds(seed)
@@ -84,7 +84,7 @@ def build_frameset(
     rec = record_frames(env, actor, rng, n, record_prob=record_prob, max_per_episode=max_per_episode, progress=progress)
     rollout_seconds = time.perf_counter() - start
 
-    masks = MaskRenderer(classes=MASK_CLASSES, batch=64).masks(rec.states)
+    masks = masks_for_states(rec.states, MASK_CLASSES)  # one renderer per process: its set-up costs seconds
     provenance: dict[str, Any] = {
         "env": "procgen:coinrun",
         "procgen_version": importlib.metadata.version("procgen2"),
