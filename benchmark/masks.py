@@ -242,9 +242,10 @@ class MaskRenderer:
 
     def _decode(self, rgb: np.ndarray, painted: np.ndarray, out: np.ndarray) -> None:
         """Write the one-hot masks of recoloured renders ``rgb`` into ``out``."""
-        entry = self._entry[rgb[..., 0]]
+        red, green, blue = np.moveaxis(rgb, -1, 0).copy()  # contiguous planes: faster lookups
+        entry = self._entry[red]
         boxes = painted[:, None, None] & self._vel_region
-        wrong = (entry == len(PALETTE)) | (self._green[entry] != rgb[..., 1]) | (self._blue[entry] != rgb[..., 2])
+        wrong = (entry == len(PALETTE)) | (self._green[entry] != green) | (self._blue[entry] != blue)
         if (wrong & ~boxes).any():
             raise RuntimeError(
                 f"{int((wrong & ~boxes).sum())} pixels of the recoloured render have no class colour; "
@@ -252,7 +253,8 @@ class MaskRenderer:
             )
         channel = self._channel[entry]
         channel[boxes] = self._vel_channel
-        np.equal(channel[:, None], np.arange(len(self.classes), dtype=np.uint8)[:, None, None], out=out)
+        for c in range(len(self.classes)):  # one contiguous compare per class beats a broadcast
+            np.equal(channel, c, out=out[:, c])
 
 
 @functools.cache
