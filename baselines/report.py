@@ -38,6 +38,10 @@ def _pct(result: dict[str, Any]) -> str:
     return f"{100 * result['completion_rate']:.1f} [{100 * low:.0f}, {100 * high:.0f}]"
 
 
+def _gap(meta: dict[str, Any]) -> float:
+    return meta["train_completion"]["completion_rate"] - meta["test_completion"]["completion_rate"]
+
+
 def level_trend(metas: list[dict[str, Any]]) -> float | None:
     """Spearman correlation of test completion with level count (None for fewer than 3 points)."""
     from scipy.stats import spearmanr
@@ -51,14 +55,14 @@ def level_trend(metas: list[dict[str, Any]]) -> float | None:
 def render(metas: list[dict[str, Any]]) -> str:
     rows = [
         "| checkpoint | L | run | levels seen | samples / steps | train completion % | test completion % "
-        "| episodes (train/test) | train s | eval s | preset |",
-        "|---|---:|---:|---:|---:|---|---|---|---:|---:|---|",
+        "| gap (points) | episodes (train/test) | train s | eval s | preset |",
+        "|---|---:|---:|---:|---:|---|---|---:|---|---:|---:|---|",
     ]
     for m in metas:
         rows.append(
             f"| {m['name']} | {m['num_levels']:,} | {m['run']} | {m['distinct_levels_seen']:,} "
             f"| {m.get('samples', m.get('env_steps', 0)):,} | {_pct(m['train_completion'])} "
-            f"| {_pct(m['test_completion'])} | {m['train_completion']['episodes']}/{m['test_completion']['episodes']} "
+            f"| {_pct(m['test_completion'])} | {100 * _gap(m):+.1f} | {m['train_completion']['episodes']}/{m['test_completion']['episodes']} "
             f"| {m['wall_time_s']:.0f} | {m['eval_wall_time_s']:.0f} | {m['preset']} |"
         )
     lines = [HEADER, "## Checkpoints", "", *rows, ""]
