@@ -143,6 +143,7 @@ def run_job(
 
 def _run_unlocked(job: Job, run_dir: Path, zoo_dir: Path, runs_dir: Path, device: str, progress: bool) -> dict[str, Any]:
     config = config_for(job)
+    version = runtime.code_version()  # the code this process runs, not whatever is checked out when it ends
     dev = runtime.select_device(device)
     model, info = _train(job, run_dir, runs_dir, dev, progress)
     # Shipped weights are float16 (half the size); measure the model exactly as it is shipped.
@@ -163,7 +164,7 @@ def _run_unlocked(job: Job, run_dir: Path, zoo_dir: Path, runs_dir: Path, device
         "eval_wall_time_s": round(train_c["seconds"] + test_c["seconds"], 1),
         "hardware": runtime.hardware(dev),
         "config": _jsonable(config),
-        "code_version": runtime.code_version(),
+        "code_version": version,
         "command": job.command(),
         "storage_dtype": "float16",
         "num_actions": model.num_actions,
