@@ -12,6 +12,10 @@ step sizes ``1/n``); :func:`captum_layer_attributions` runs exactly that through
 Why not just call captum: ``LayerIntegratedGradients`` re-runs the *whole* network for every
 alpha, though the layers below 2b do not depend on alpha. :func:`layer_attributions` computes them
 once per frame and evaluates all ten alphas in one batched forward/backward of the layers above.
+
+:func:`attribute_checkpoint` is the one call the rest of the harness uses: attribution, NMF
+features (``benchmark.features``), projection to input resolution (``benchmark.geometry``), and
+the on-disk cache (``benchmark.cache``). Method and measured properties: docs/attribution.md.
 """
 
 from __future__ import annotations

@@ -86,7 +86,8 @@ def write_gallery(attr: AttributionSet, frames: FrameSet, out_dir: str | Path, k
             _panel(axes[f, slot], image, f"f{f} #{i}")
         for ax in grid[len(picked) :]:
             ax.set_axis_off()
-        fig.suptitle(f"{attr.meta.get('checkpoint', '')} feature {f} ({attr.head} head, layer {attr.layer})", fontsize=9)
+        title = f"{attr.meta.get('checkpoint', '')} feature {f} ({attr.head} head, layer {attr.layer})"
+        fig.suptitle(title, fontsize=9)
         fig.tight_layout()
         _save(fig, out / f"feature_{f}.png")
         written.append(out / f"feature_{f}.png")
