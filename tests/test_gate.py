@@ -1,7 +1,8 @@
 """The CI gate: every built-in metric keeps its bar on the shipped zoo (benchmark/gate_thresholds.toml).
 
 Each bar is checked by running ``interpbench check`` itself, so the gate CI runs is the one
-metric authors run. Needs the shipped zoo; skips, saying so, where it is absent.
+metric authors run. Once any bar is set, every built-in must have one. Skips, saying so, until
+the zoo is shipped and the bars have been set from its first report.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ THRESHOLDS = REPO_ROOT / "benchmark" / "gate_thresholds.toml"
 CONFIG = tomllib.loads(THRESHOLDS.read_text())
 BUILTINS = sorted(name for name, info in registry.available().items() if info.origin == "built-in")
 ZOO_SHIPPED = any(DEFAULT_ZOO.glob("*.safetensors"))
+BARS_SET = bool(CONFIG["min_spearman"])
 
 
 def test_thresholds_file_is_well_formed():
@@ -41,7 +43,8 @@ def gate_frames():
     return path
 
 
-@pytest.mark.skipif(not ZOO_SHIPPED, reason="no zoo in baselines/zoo yet: the bars are set from its first report")
+@pytest.mark.skipif(not (ZOO_SHIPPED and BARS_SET),
+                    reason="no bars set yet: they are set from the first report of the full zoo (docs/ci-gate.md)")
 @pytest.mark.parametrize("metric", BUILTINS)
 def test_builtin_metric_keeps_its_bar(metric, gate_frames, capsys):
     bars = CONFIG["min_spearman"]
