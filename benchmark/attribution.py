@@ -27,7 +27,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from tqdm import tqdm
 
 from benchmark.attribution_set import AttributionSet
@@ -36,13 +35,12 @@ from benchmark.errors import CorruptFileError, InterpbenchError
 from benchmark.features import FeatureBasis, fit_feature_basis
 from benchmark.frameset import FrameSet
 from benchmark.geometry import clear_cnn_geometry, project_to_input
-from benchmark.models import CONV_LAYERS, POOLED, Checkpoint, ClearCNN, l2_pool, load_checkpoint, preprocess
+from benchmark.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
 
 Head = Literal["value", "policy"]
 HEADS: tuple[str, ...] = ("value", "policy")
 #: The reference protocol's path: alpha = 0.1, 0.2, ..., 1.0.
 DEFAULT_STEPS = 10
-_LAYER_NAMES = tuple(name for name, *_ in CONV_LAYERS)
 
 
 def riemann_right_alphas(n_steps: int) -> torch.Tensor:
@@ -53,41 +51,6 @@ def riemann_right_alphas(n_steps: int) -> torch.Tensor:
 
 
 # -- the network split at a hidden layer -----------------------------------------------------
-
-
-def forward_to(model: ClearCNN, layer: str, x: torch.Tensor) -> torch.Tensor:
-    """Activations of ``layer`` (its ReLU output, before pooling) for preprocessed input ``x``."""
-    _check_layer(layer)
-    for name in _LAYER_NAMES:
-        x = model.get_submodule(name)(x)
-        if name == layer:
-            return x
-        if name in POOLED:
-            x = l2_pool(x)
-    raise AssertionError("unreachable: layer was checked")
-
-
-def forward_from(model: ClearCNN, layer: str, acts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(policy logits, value) from the activations of ``layer``: ClearCNN.forward above that layer.
-
-    Mirrors ``ClearCNN.forward``; ``tests/test_attribution.py`` checks that
-    ``forward_from(forward_to(x))`` reproduces ``model(x)`` exactly.
-    """
-    _check_layer(layer)
-    x = acts
-    for name in _LAYER_NAMES[_LAYER_NAMES.index(layer) :]:
-        if name != layer:
-            x = model.get_submodule(name)(x)
-        if name in POOLED:
-            x = l2_pool(x)
-    x = x.permute(0, 2, 3, 1).flatten(1)
-    x = F.relu(model.dense_1(F.relu(model.dense(x))))
-    return model.pi(x), model.vf(x).squeeze(-1)
-
-
-def _check_layer(layer: str) -> None:
-    if layer not in _LAYER_NAMES:
-        raise InterpbenchError(f"unknown layer {layer!r}; the clear CNN has {list(_LAYER_NAMES)}")
 
 
 def head_output(
@@ -144,11 +107,11 @@ def layer_attributions(
     with tqdm(total=len(obs), desc="attribution", unit="frame", disable=not progress) as bar:
         for s in _batches(len(obs), batch_size):
             with torch.no_grad():
-                acts = forward_to(model, layer, preprocess(obs[s]))
+                acts = model.forward_to(layer, preprocess(obs[s]))
             # All alphas of all frames in one batch: (steps * B, C, h, w), alpha-major.
             path = (alphas.view(-1, 1, 1, 1, 1) * acts.unsqueeze(0)).flatten(0, 1).requires_grad_(True)
             batch_actions = None if actions is None else actions[s].repeat(n_steps)
-            score = head_output(*forward_from(model, layer, path), head, batch_actions)
+            score = head_output(*model.forward_from(layer, path), head, batch_actions)
             (grads,) = torch.autograd.grad(score.sum(), path)
             mean_grad = grads.view(n_steps, *acts.shape).mean(0)
             out.append(acts * mean_grad)
@@ -171,9 +134,9 @@ def completeness_gap(
     of the finite number of steps; a large gap means the attributions are wrong.
     """
     with torch.no_grad():
-        acts = forward_to(model, layer, preprocess(obs))
-        full = head_output(*forward_from(model, layer, acts), head, actions)
-        zeroed = head_output(*forward_from(model, layer, torch.zeros_like(acts)), head, actions)
+        acts = model.forward_to(layer, preprocess(obs))
+        full = head_output(*model.forward_from(layer, acts), head, actions)
+        zeroed = head_output(*model.forward_from(layer, torch.zeros_like(acts)), head, actions)
     return attributions.reshape(len(obs), -1).sum(1, dtype=np.float64), (full - zeroed).double().numpy()
 
 
@@ -194,8 +157,8 @@ class _GatedAtLayer(nn.Module):
         self.gated = nn.Identity()
 
     def forward(self, x: torch.Tensor, gate: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
-        acts = self.gated(forward_to(self.model, self.layer, x) * gate.view(-1, 1, 1, 1))
-        return head_output(*forward_from(self.model, self.layer, acts), self.head, actions)
+        acts = self.gated(self.model.forward_to(self.layer, x) * gate.view(-1, 1, 1, 1))
+        return head_output(*self.model.forward_from(self.layer, acts), self.head, actions)
 
 
 def captum_layer_attributions(

@@ -73,14 +73,45 @@ class ClearCNN(nn.Module):
         return self.pi.out_features
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        for name, *_ in CONV_LAYERS:
+        return self.forward_from(CONV_LAYERS[0][0], x, include_layer=True)
+
+    def forward_to(self, layer: str, x: torch.Tensor) -> torch.Tensor:
+        """Activations of ``layer`` (its ReLU output, before pooling) for preprocessed input ``x``.
+
+        Attribution to a hidden layer needs the network split there: the part below runs once,
+        the part above once per integration step.
+        """
+        for name in _conv_names_through(layer):
             x = self.get_submodule(name)(x)
+            if name != layer and name in POOLED:
+                x = l2_pool(x)
+        return x
+
+    def forward_from(
+        self, layer: str, x: torch.Tensor, *, include_layer: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy logits, value) from the activations of ``layer`` (or from its input, with
+        ``include_layer``): the top of the network, shared by ``forward`` so the two cannot drift.
+        """
+        names = [n for n, *_ in CONV_LAYERS]
+        start = names.index(_conv_names_through(layer)[-1])
+        for name in names[start:]:
+            if include_layer or name != layer:
+                x = self.get_submodule(name)(x)
             if name in POOLED:
                 x = l2_pool(x)
         # The TF original flattens channels-last (h, w, c); the dense weights depend on it.
         x = x.permute(0, 2, 3, 1).flatten(1)
         x = F.relu(self.dense_1(F.relu(self.dense(x))))
         return self.pi(x), self.vf(x).squeeze(-1)
+
+
+def _conv_names_through(layer: str) -> list[str]:
+    """Conv block names from the input up to and including ``layer``; bad names are bad input."""
+    names = [n for n, *_ in CONV_LAYERS]
+    if layer not in names:
+        raise InterpbenchError(f"unknown layer {layer!r}; the clear CNN has {names}")
+    return names[: names.index(layer) + 1]
 
 
 def preprocess(obs: np.ndarray | torch.Tensor) -> torch.Tensor:

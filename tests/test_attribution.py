@@ -13,8 +13,6 @@ from benchmark.attribution import (
     captum_layer_attributions,
     completeness_gap,
     compute_attribution_set,
-    forward_from,
-    forward_to,
     layer_attributions,
     riemann_right_alphas,
     target_actions,
@@ -45,8 +43,8 @@ def test_split_network_reproduces_the_model_exactly() -> None:
     x = preprocess(env_frameset(N).obs)
     with torch.no_grad():
         logits, value = model(x)
-        logits2, value2 = forward_from(model, "2b", forward_to(model, "2b", x))
-    assert forward_to(model, "2b", x).shape == (N, 32, 32, 32)
+        logits2, value2 = model.forward_from("2b", model.forward_to("2b", x))
+    assert model.forward_to("2b", x).shape == (N, 32, 32, 32)
     assert torch.equal(logits, logits2) and torch.equal(value, value2)
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.attribution import forward_to
 from benchmark.attribution_set import LayerGeometry
 from benchmark.errors import InterpbenchError
 from benchmark.geometry import clear_cnn_geometry, compose, project_to_input, projection_matrix
@@ -32,7 +31,7 @@ def test_geometry_matches_the_gradient_support_of_a_unit() -> None:
             p.fill_(0.01)
     x = torch.rand(1, 3, 64, 64, requires_grad=True)
     i, j = 10, 13
-    forward_to(model, "2b", x)[0, 0, i, j].backward()
+    model.forward_to("2b", x)[0, 0, i, j].backward()
     rows, cols = np.nonzero(x.grad[0].abs().sum(0).numpy())
     geom = clear_cnn_geometry()
     for idx, hit in ((i, rows), (j, cols)):
