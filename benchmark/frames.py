@@ -3,12 +3,14 @@
 Why frames are picked the way they are:
 * *On-policy*: metrics judge what a model attends to on the frames it actually meets, so a
   policy (by default the published agent) plays, and frames are taken from its episodes.
-* *Many distinct levels*: frames from one level are near-duplicates, so every episode gives at
-  most ``max_per_episode`` frames. At each step an env records its current frame with
-  probability ``record_prob`` (until its episode's cap), so frames fall at random times inside
-  episodes rather than only at their start.
+* *Many distinct levels, whole episodes*: frames from one level are near-duplicates, so every
+  episode gives ``per_episode`` frames, drawn uniformly over all its time steps (a reservoir
+  sample, since the length is unknown until it ends). Frames therefore reach the end of levels,
+  where the coin is; taking the first few frames of each episode would almost never show it.
 * *Reproducible*: the env, the policy and the recording draws each get a seed derived from
-  ``seed``; the frames kept are the first ``n`` in (step, env) order. Same arguments, same bytes.
+  ``seed``; the frames kept are those of the first episodes to end, in (step, env) order. Same
+  arguments, same bytes. (Stopping at ``n`` leaves out the episodes still running, which are
+  longer than average; with ~4 episodes per env for the default set the effect is small.)
 """
 
 from __future__ import annotations
@@ -61,8 +63,7 @@ def build_frameset(
     paint_vel_info: bool = False,
     num_levels: int | None = None,
     num_envs: int = 64,
-    record_prob: float = 1 / 16,
-    max_per_episode: int = 2,
+    per_episode: int = 2,
     progress: bool = True,
 ) -> FrameSet:
     """Play ``policy`` on the split's levels and keep ``n`` frames with states and object masks.
@@ -72,8 +73,8 @@ def build_frameset(
     """
     if n < 1:
         raise InterpbenchError(f"a FrameSet needs at least one frame, got n={n}")
-    if not 0 < record_prob <= 1 or max_per_episode < 1:
-        raise InterpbenchError("record_prob must be in (0, 1] and max_per_episode >= 1")
+    if per_episode < 1:
+        raise InterpbenchError(f"per_episode must be at least 1, got {per_episode}")
     from benchmark.masks import masks_for_states
 
     levels = level_range(split, num_levels)
@@ -81,7 +82,7 @@ def build_frameset(
     actor = policy_from_spec(policy, policy_seed) if isinstance(policy, str) else policy
     env = make_env(num_envs, levels, seed=seed, distribution_mode=distribution_mode, paint_vel_info=paint_vel_info)
     start = time.perf_counter()
-    rec = record_frames(env, actor, rng, n, record_prob=record_prob, max_per_episode=max_per_episode, progress=progress)
+    rec = record_frames(env, actor, rng, n, per_episode=per_episode, progress=progress)
     rollout_seconds = time.perf_counter() - start
 
     masks = masks_for_states(rec.states, MASK_CLASSES)  # one renderer per process: its set-up costs seconds
@@ -96,8 +97,7 @@ def build_frameset(
         "seed": seed,
         "sampling": {
             "num_envs": num_envs,
-            "record_prob": record_prob,
-            "max_per_episode": max_per_episode,
+            "per_episode": per_episode,
             "env_steps": rec.env_steps,
         },
         "distinct_levels": len(set(rec.level_seeds)),
@@ -118,57 +118,55 @@ def build_frameset(
 
 @dataclass
 class Recorded:
-    """Frames picked during a rollout, in (step, env) order, and what it took to get them."""
+    """Frames picked during a rollout, in the order their episodes ended, and what it took."""
 
     obs: list[np.ndarray] = field(default_factory=list)
     states: list[bytes] = field(default_factory=list)
     level_seeds: list[int] = field(default_factory=list)
-    episodes: int = 0  # distinct episodes that gave at least one frame
+    episodes: int = 0  # episodes that gave frames
     env_steps: int = 0
 
 
 def record_frames(
-    env: Any,
-    policy: Policy,
-    rng: np.random.Generator,
-    n: int,
-    *,
-    record_prob: float,
-    max_per_episode: int,
-    progress: bool,
+    env: Any, policy: Policy, rng: np.random.Generator, n: int, *, per_episode: int, progress: bool
 ) -> Recorded:
-    """Step ``env`` with ``policy`` until ``n`` frames are recorded (see the module docstring).
+    """Step ``env`` with ``policy`` until ``n`` frames are kept (see the module docstring).
 
-    The rng draws one number per env per step whatever happens, so the choice of frames depends
-    only on the seeds, never on timing.
+    Each env keeps a reservoir sample (Algorithm R) of ``per_episode`` time steps of its current
+    episode and hands it over when the episode ends: a uniform draw over the whole episode, though
+    its length is unknown while it runs. The rng draws one number per env per step whatever
+    happens, so the choice of frames depends only on the seeds.
     """
     rec = Recorded()
-    num_envs = env.num
-    taken = np.zeros(num_envs, dtype=np.int64)  # frames recorded in each env's current episode
-    episode_index = np.zeros(num_envs, dtype=np.int64)
-    episodes: set[tuple[int, int]] = set()
+    num = env.num
+    seen = np.zeros(num, dtype=np.int64)  # steps of the current episode so far
+    slots: list[dict[int, tuple[int, np.ndarray, bytes]]] = [{} for _ in range(num)]  # slot -> (t, obs, state)
     with tqdm(total=n, desc="frames", unit="frame", disable=not progress) as bar:
         _, obs, first = env.observe()
         while True:
-            if rec.env_steps:
-                episode_index += first
-            taken[first] = 0
-            record = np.flatnonzero((rng.random(num_envs) < record_prob) & (taken < max_per_episode))
-            if len(record):
-                all_states = env.callmethod("get_state")
+            ended = np.flatnonzero(first) if rec.env_steps else np.array([], dtype=np.int64)
+            if len(ended):
                 info = env.get_info()
-                kept = record[: n - len(rec.states)]
-                for i in kept:
-                    rec.obs.append(obs["rgb"][i].copy())
-                    rec.states.append(bytes(all_states[i]))
-                    rec.level_seeds.append(int(info[i]["level_seed"]))
-                    episodes.add((int(i), int(episode_index[i])))
-                taken[record] += 1
-                bar.update(len(kept))
-            if len(rec.states) >= n:
-                break
+                for i in ended:
+                    kept = sorted(slots[i].values(), key=lambda entry: entry[0])[: n - len(rec.states)]
+                    rec.obs += [o for _, o, _ in kept]
+                    rec.states += [st for _, _, st in kept]
+                    rec.level_seeds += [int(info[i]["prev_level_seed"])] * len(kept)
+                    rec.episodes += 1
+                    bar.update(len(kept))
+                    slots[i] = {}
+                seen[ended] = 0
+                if len(rec.states) >= n:
+                    break
+            draw = np.floor(rng.random(num) * (seen + 1)).astype(np.int64)
+            slot = np.where(seen < per_episode, seen, draw)
+            take = np.flatnonzero(slot < per_episode)
+            if len(take):
+                all_states = env.callmethod("get_state")
+                for i in take:
+                    slots[i][int(slot[i])] = (int(seen[i]), obs["rgb"][i].copy(), bytes(all_states[i]))
             env.act(policy.act(obs["rgb"]))
             _, obs, first = env.observe()
-            rec.env_steps += num_envs
-    rec.episodes = len(episodes)
+            seen += 1
+            rec.env_steps += num
     return rec

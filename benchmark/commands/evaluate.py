@@ -21,15 +21,33 @@ def add_split_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--distribution-mode", choices=("hard", "easy"), default="hard")
 
 
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """--num-envs/--threads/--no-progress, shared with ``interpbench frames``."""
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: on a shared 2-core machine one thread built the "
+        "default FrameSet 3.5x faster than two, see docs/reference-agent.md)",
+    )
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="'reference', 'random', or a checkpoint path (.safetensors or .jd)")
     add_split_arguments(parser)
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-envs", type=int, default=64)
     parser.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the result as JSON")
-    parser.add_argument("--no-progress", action="store_true")
+    add_runtime_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmark.policies import policy_from_spec
     from benchmark.rollout import evaluate_completion
 
+    set_threads(args.threads)
     levels = level_range(args.split, args.levels)
     policy = policy_from_spec(args.checkpoint, args.seed, greedy=args.greedy)
     result = evaluate_completion(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands.evaluate import add_split_arguments
+from benchmark.commands.evaluate import add_runtime_arguments, add_split_arguments, set_threads
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,14 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paint-vel-info", action="store_true", help="draw procgen's velocity boxes")
     parser.add_argument("-o", "--output", required=True, help="FrameSet path (.npz; a .json sidecar is written)")
     parser.add_argument("--picture", metavar="PNG", default=None, help="also write a grid of frames and masks")
-    parser.add_argument("--num-envs", type=int, default=64)
-    parser.add_argument("--no-progress", action="store_true")
+    add_runtime_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from benchmark.frames import build_frameset
     from benchmark.picture import save_picture
 
+    set_threads(args.threads)
     frames = build_frameset(
         args.n,
         split=args.split,
