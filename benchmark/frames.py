@@ -16,7 +16,6 @@ Why frames are picked the way they are:
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +23,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-import benchmark
 from benchmark.env import DistributionMode, Split, level_range, make_env
 from benchmark.errors import InterpbenchError
 from benchmark.frameset import MASK_CLASSES, FrameSet
 from benchmark.policies import Policy, policy_from_spec
-from benchmark.reference import REPO_ROOT
 
 #: The default evaluation set: 512 frames from held-out levels.
 DEFAULT_N = 512
@@ -40,17 +37,6 @@ def derived_seeds(seed: int) -> tuple[int, np.random.Generator]:
     ``seed`` itself would otherwise draw the same numbers as the recorder."""
     policy_seq, record_seq = np.random.SeedSequence(seed).spawn(2)
     return int(policy_seq.generate_state(1)[0]), np.random.default_rng(record_seq)
-
-
-def code_version() -> str:
-    """Package version plus git commit (and ``-dirty``) when run from a checkout."""
-    try:
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{benchmark.__version__}+{commit}" if commit else benchmark.__version__
 
 
 def build_frameset(
@@ -75,6 +61,7 @@ def build_frameset(
         raise InterpbenchError(f"a FrameSet needs at least one frame, got n={n}")
     if per_episode < 1:
         raise InterpbenchError(f"per_episode must be at least 1, got {per_episode}")
+    from baselines.runtime import code_version  # the zoo's checkpoints record the same version string
     from benchmark.masks import masks_for_states
 
     levels = level_range(split, num_levels)
