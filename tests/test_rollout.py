@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from benchmark.cli import main
 from benchmark.env import level_range
-from benchmark.policies import RandomPolicy, policy_from_spec
+from benchmark.models import ClearCNN, preprocess, save_checkpoint
+from benchmark.policies import ModelPolicy, RandomPolicy, policy_from_spec
 from benchmark.rollout import episode_quotas, evaluate_completion, wilson_interval
 
 
@@ -46,6 +48,21 @@ def test_policy_specs(tmp_path: Path) -> None:
     assert np.array_equal(a.act(obs), b.act(obs)) and a.act(obs).shape == (5,)
     with pytest.raises(Exception, match="neither"):
         policy_from_spec(str(tmp_path / "nope"), 0)
+
+
+def test_model_policy_is_seeded_and_greedy_is_argmax(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = ClearCNN()
+    obs = np.random.default_rng(0).integers(0, 256, size=(32, 64, 64, 3), dtype=np.uint8)
+    a, b = ModelPolicy(model, seed=7), ModelPolicy(model, seed=7)
+    assert np.array_equal(a.act(obs), b.act(obs))
+    with torch.no_grad():
+        argmax = model(preprocess(obs))[0].argmax(1).numpy()
+    assert np.array_equal(ModelPolicy(model, seed=0, greedy=True).act(obs), argmax)
+    path = save_checkpoint(model, tmp_path / "tiny", {"method": "test"})
+    loaded = policy_from_spec(str(path), 7)
+    assert np.array_equal(loaded.act(obs), ModelPolicy(model, seed=7).act(obs))
+    assert len(loaded.describe()["checkpoint_sha256"]) == 64
 
 
 def test_evaluate_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
