@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from baselines.runtime import code_version  # re-exported: checkpoints and frame sets share one format
 from benchmark.env import DistributionMode, Split, level_range, make_env
 from benchmark.errors import InterpbenchError
 from benchmark.frameset import MASK_CLASSES, FrameSet
@@ -61,7 +62,6 @@ def build_frameset(
         raise InterpbenchError(f"a FrameSet needs at least one frame, got n={n}")
     if per_episode < 1:
         raise InterpbenchError(f"per_episode must be at least 1, got {per_episode}")
-    from baselines.runtime import code_version  # the zoo's checkpoints record the same version string
     from benchmark.masks import masks_for_states
 
     levels = level_range(split, num_levels)
