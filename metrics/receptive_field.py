@@ -1,13 +1,8 @@
-"""Analytic receptive fields and their Gaussian effective-receptive-field weights.
+"""Gaussian effective-receptive-field weights over a layer's analytic receptive field.
 
-Composing layers (Network Dissection's rule, for a layer with kernel k, stride s, padding q on
-top of a stack with size r, step j and offset o):
-
-    r' = r + (k - 1) * j,   j' = j * s,   o' = o + ((k - 1) / 2 - q) * j
-
-where o is the input coordinate (pixel centres at 0, 1, ...) of the centre of unit 0. For the
-clear CNN's layer 2b (conv7 pad 3, L2 pool 2, conv5 pad 2, conv5 pad 2) this gives size 24,
-stride 2, offset 0.5: unit (i, j) looks at a 24 x 24 window centred between pixels 2i and 2i+1.
+The analytic field travels in ``AttributionSet.geometry`` (composed layer by layer in
+``benchmark.geometry.compose``; for the clear CNN's layer 2b: size 24, stride 2, offset 0.5, so
+unit (i, j) looks at a 24 x 24 window centred between pixels 2i and 2i+1).
 
 Luo et al. (2016) found that a unit's *effective* receptive field is roughly Gaussian and much
 narrower than the analytic one, so input pixels are weighted by a Gaussian around the centre,
@@ -16,21 +11,9 @@ cut off at the analytic field's edge.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from benchmark.attribution_set import LayerGeometry
-
-
-def compose(layers: Sequence[tuple[int, int, int]]) -> LayerGeometry:
-    """Receptive field of the top of ``layers``, each (kernel, stride, padding), first layer first."""
-    size, step, offset = 1, 1, 0.0
-    for kernel, stride, padding in layers:
-        size += (kernel - 1) * step
-        offset += ((kernel - 1) / 2 - padding) * step
-        step *= stride
-    return LayerGeometry(size=size, stride=step, offset=offset)
 
 
 def unit_weights(geometry: LayerGeometry, n_units: int, n_pixels: int, sigma_fraction: float = 0.25) -> np.ndarray:

@@ -15,7 +15,7 @@ from benchmark.attribution_set import AttributionSet, LayerGeometry
 from benchmark.frameset import MASK_CLASSES, FrameSet
 from metrics.maps import object_mask
 
-#: Receptive field of the clear CNN's layer 2b (see ``metrics.receptive_field``).
+#: Receptive field of the clear CNN's layer 2b (``benchmark.geometry.clear_cnn_geometry("2b")``, which imports torch).
 CLEAR_CNN_2B = LayerGeometry(size=24, stride=2, offset=0.5)
 
 

@@ -1,5 +1,6 @@
-"""The analytic receptive field of the clear CNN's layer 2b, from its layer list, checked against
-the gradient support of a real 2b unit; and the Gaussian effective-receptive-field weights."""
+"""The analytic receptive field of the clear CNN's layer 2b, composed from its layer list
+(``benchmark.geometry``) and checked against the gradient support of a real 2b unit; and the
+Gaussian effective-receptive-field weights of ``receptive-field-weighted``."""
 
 from __future__ import annotations
 
@@ -8,29 +9,18 @@ import pytest
 import torch
 
 from benchmark.attribution_set import LayerGeometry
+from benchmark.geometry import clear_cnn_specs, compose
 from benchmark.models import ANALYSED_LAYER, CONV_LAYERS, POOLED, ClearCNN, l2_pool
 from metrics import get
 from metrics.base import checked_scores
-from metrics.receptive_field import compose, unit_weights
+from metrics.receptive_field import unit_weights
 from metrics.testing import CLEAR_CNN_2B, make_attribution, make_frames
 
 
-def clear_cnn_layers(until: str) -> list[tuple[int, int, int]]:
-    """(kernel, stride, padding) of every operation up to ``until``'s ReLU output (before its pooling)."""
-    layers: list[tuple[int, int, int]] = []
-    for name, _, _, kernel in CONV_LAYERS:
-        layers.append((kernel, 1, kernel // 2))  # "same" convolution
-        if name == until:
-            return layers
-        if name in POOLED:
-            layers.append((2, 2, 0))  # L2 pooling, 2x2 windows
-    raise ValueError(until)
-
-
 def test_clear_cnn_2b_receptive_field_from_layer_list() -> None:
-    assert clear_cnn_layers(ANALYSED_LAYER) == [(7, 1, 3), (2, 2, 0), (5, 1, 2), (5, 1, 2)]
-    assert compose(clear_cnn_layers(ANALYSED_LAYER)) == LayerGeometry(size=24, stride=2, offset=0.5)
-    assert CLEAR_CNN_2B == compose(clear_cnn_layers(ANALYSED_LAYER))
+    assert clear_cnn_specs(ANALYSED_LAYER) == [(7, 1, 3), (2, 2, 0), (5, 1, 2), (5, 1, 2)]
+    assert compose(clear_cnn_specs(ANALYSED_LAYER)) == LayerGeometry(size=24, stride=2, offset=0.5)
+    assert CLEAR_CNN_2B == compose(clear_cnn_specs(ANALYSED_LAYER))
 
 
 def test_receptive_field_is_the_gradient_support_of_a_2b_unit() -> None:
@@ -50,7 +40,7 @@ def test_receptive_field_is_the_gradient_support_of_a_2b_unit() -> None:
     i, j = 12, 9
     h[0, :, i, j].sum().backward()
     rows, cols = np.nonzero(x.grad[0].abs().sum(0).numpy())
-    geometry = compose(clear_cnn_layers(ANALYSED_LAYER))
+    geometry = compose(clear_cnn_specs(ANALYSED_LAYER))
     half = (geometry.size - 1) / 2
     centre_i, centre_j = geometry.offset + geometry.stride * i, geometry.offset + geometry.stride * j
     assert (rows.min(), rows.max()) == (centre_i - half, centre_i + half)
