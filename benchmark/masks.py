@@ -16,13 +16,15 @@ built once per procgen version and recolouring spec, atomically.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -144,6 +146,31 @@ def recoloured_root() -> Path:
     return root
 
 
+#: The native functions used on procgen envs here; their cffi accessors are made up front.
+_NATIVE_FUNCTIONS = ("libenv_act", "libenv_observe", "libenv_close", "get_state", "set_state")
+
+
+def deadlock_free_env(construct: Callable[[], Any]) -> Any:
+    """``construct()`` a gym3 env so that neither it nor any other env can deadlock the process.
+
+    cffi builds a library's function accessors lazily, under one lock shared by every procgen
+    env; gym3's ``CEnv.__del__`` calls ``libenv_close`` through such an accessor. If the cyclic
+    garbage collector finalizes an env while that lock is held (during ``dlopen`` or a first
+    call), the finalizer waits on the lock forever. So: no cyclic collection while the env is
+    made, and all accessors it will need, ``libenv_close`` included, are made right away.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        env = construct()
+        for name in _NATIVE_FUNCTIONS:
+            getattr(env._c_lib, name)
+        return env
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def open_render_env(num: int, root: Path | None = None):
     """A CoinRun env used only to draw given states (never stepped): the installed procgen, or
     with ``root`` the procgen-like tree of ``recoloured_root``.
@@ -165,7 +192,7 @@ def open_render_env(num: int, root: Path | None = None):
         _lib_dir_override = str(root / "procgen" / "data" / "prebuilt") if root else None
 
     kwargs = {"resource_root": str(root / "procgen" / "data" / "assets") + os.sep} if root else {}
-    return _RenderEnv(num=num, env_name="coinrun", num_threads=0, rand_seed=0, **kwargs)
+    return deadlock_free_env(lambda: _RenderEnv(num=num, env_name="coinrun", num_threads=0, rand_seed=0, **kwargs))
 
 
 def render_states(env, states: Sequence[CoinRunState]) -> np.ndarray:

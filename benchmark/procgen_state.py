@@ -71,6 +71,9 @@ TILE_CLASSES: dict[str, tuple[int, ...]] = {"coin": (1,), "wall": (15, 16), "lav
 #: Mask classes drawn as entities, and the entity ``type`` of each (enemy trails, type 59, are
 #: translucent puffs that belong to whatever is under them).
 ENTITY_CLASSES: dict[str, tuple[int, ...]] = {"agent": (PLAYER,), "saw": (2,), "enemy": (5,), "crate": (20,)}
+#: CoinRun's background images: 49 platform backgrounds, then 13 space backgrounds appended by
+#: procgen's ``images_load``. The renderer aborts on an index past the end.
+NUM_BACKGROUNDS = 62
 #: CoinRun draws every cell outside the grid as this tile (a wall), so hiding walls hides it too.
 WALL_MID = 15
 
@@ -181,8 +184,9 @@ class CoinRunState:
         return replace(self, data=bytes(buf))
 
     def with_background(self, index: int) -> CoinRunState:
-        """A copy drawn over background image ``index`` of CoinRun's list (procgen aborts on an
-        index past its end: 62 images in 0.10.7, the first 49 of them platform backgrounds)."""
+        """A copy drawn over background image ``index`` of CoinRun's list."""
+        if not 0 <= index < NUM_BACKGROUNDS:
+            raise InterpbenchError(f"background index must be in [0, {NUM_BACKGROUNDS}), got {index}")
         buf = bytearray(self.data)
         struct.pack_into("<i", buf, self.basic_at + 4 * _BACKGROUND_INDEX_WORD, index)
         return replace(self, data=bytes(buf))
@@ -326,6 +330,8 @@ def parse(data: bytes) -> CoinRunState:
     )
     if state.option("use_generated_assets"):
         raise CorruptFileError("procgen state uses generated assets, which procgen cannot restore")
+    if not 0 <= state.background_index < NUM_BACKGROUNDS:
+        raise CorruptFileError(f"procgen state has background index {state.background_index}, not in [0, {NUM_BACKGROUNDS})")
     if not (state.entities["type"] == PLAYER).any():
         raise CorruptFileError("procgen state has no agent entity")
     return state

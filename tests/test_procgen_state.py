@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.env import heldout_levels, make_env
 from benchmark.errors import CorruptFileError, InterpbenchError
-from benchmark.masks import open_render_env, render_states
+from benchmark.masks import deadlock_free_env, open_render_env, render_states
 from benchmark.procgen_state import ENTITY_CLASSES, SPACE, TILE_CLASSES, parse
 
 
@@ -75,6 +75,8 @@ def test_with_options_flips_bytes(states) -> None:
     flipped = state.with_options(paint_vel_info=False, distribution_mode=0)
     assert flipped.options["paint_vel_info"] == 0 and flipped.options["distribution_mode"] == "easy"
     assert flipped.with_background(7).background_index == 7
+    with pytest.raises(InterpbenchError, match="background index"):
+        state.with_background(62)
     with pytest.raises(InterpbenchError, match="unknown procgen option"):
         state.with_options(paint_velocity=True)
 
@@ -88,7 +90,8 @@ def test_truncated_state_is_refused(states, cut) -> None:
 def test_other_game_is_refused() -> None:
     from procgen import ProcgenGym3Env
 
-    bigfish = ProcgenGym3Env(num=1, env_name="bigfish", num_threads=0).callmethod("get_state")[0]
+    env = deadlock_free_env(lambda: ProcgenGym3Env(num=1, env_name="bigfish", num_threads=0))
+    bigfish = env.callmethod("get_state")[0]
     with pytest.raises(CorruptFileError, match="from game 'bigfish', expected 'coinrun'"):
         parse(bigfish)
 
@@ -100,5 +103,10 @@ def test_bad_end_marker_trailing_bytes_and_wrong_types_are_refused(states) -> No
         parse(states[0] + b"\0")
     with pytest.raises(CorruptFileError, match="serialization version 7"):
         parse(struct.pack("<i", 7) + states[0][4:])
+    state = parse(states[0])
+    bad_background = bytearray(states[0])
+    struct.pack_into("<i", bad_background, state.basic_at + 4, 999)  # 2nd basic-game word
+    with pytest.raises(CorruptFileError, match="background index 999"):
+        parse(bytes(bad_background))
     with pytest.raises(InterpbenchError, match="must be bytes"):
         parse("coinrun")  # type: ignore[arg-type]
