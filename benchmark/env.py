@@ -18,10 +18,12 @@ given evaluation frame set is negligible but not zero.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from benchmark.errors import InterpbenchError
 
@@ -84,8 +86,32 @@ def level_range(split: Split, num_levels: int | None = None) -> LevelRange:
     raise InterpbenchError(f"unknown split {split!r}; expected 'train' or 'heldout'")
 
 
+_NATIVE_FUNCTIONS = ("libenv_act", "libenv_observe", "libenv_close", "get_state", "set_state")
+
+
+def deadlock_free_env(construct: Callable[[], Any]) -> Any:
+    """``construct()`` a gym3 env so that neither it nor any other env can deadlock the process.
+
+    cffi builds a library's function accessors lazily, under one lock shared by every procgen
+    env; gym3's ``CEnv.__del__`` calls ``libenv_close`` through such an accessor. If the cyclic
+    garbage collector finalizes an env while that lock is held (during ``dlopen`` or a first
+    call), the finalizer waits on the lock forever. So: no cyclic collection while the env is
+    made, and all accessors it will need, ``libenv_close`` included, are made right away.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        env = construct()
+        for name in _NATIVE_FUNCTIONS:
+            getattr(env._c_lib, name)
+        return env
+    finally:
+        if enabled:
+            gc.enable()
+
+
 @contextlib.contextmanager
-def _quiet_gym_import():
+def quiet_gym_import():
     """gym3 imports the unmaintained ``gym`` package, which prints a banner to stderr."""
     with contextlib.redirect_stderr(io.StringIO()):
         yield
@@ -106,10 +132,10 @@ def make_env(
     """
     if distribution_mode not in ("easy", "hard"):
         raise InterpbenchError(f"unknown distribution mode {distribution_mode!r}")
-    with _quiet_gym_import():
+    with quiet_gym_import():
         from procgen import ProcgenGym3Env
 
-    return ProcgenGym3Env(
+    return deadlock_free_env(lambda: ProcgenGym3Env(
         num=num,
         env_name="coinrun",
         start_level=levels.start,
@@ -118,4 +144,4 @@ def make_env(
         distribution_mode=distribution_mode,
         paint_vel_info=paint_vel_info,
         num_threads=num_threads if num_threads is not None else min(4, os.cpu_count() or 1),
-    )
+    ))

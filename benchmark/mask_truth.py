@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmark.env import NUM_ACTIONS, DistributionMode, LevelRange, make_env
 from benchmark.frameset import MASK_CLASSES
-from benchmark.masks import deadlock_free_env, open_render_env, render_states
+from benchmark.masks import open_render_env, render_states
 from benchmark.procgen_state import CoinRunState, parse
 
 #: Backgrounds (indices into CoinRun's list) used as a third backdrop: colourful images with no
@@ -134,8 +134,9 @@ def collect_states(
 ) -> tuple[list[bytes], np.ndarray]:
     """States and their observations from ``num_envs`` envs stepped with random actions (half
     of them rightward), taken after each step count in ``snapshots``. Deterministic in ``seed``."""
-    env = deadlock_free_env(lambda: make_env(num_envs, levels, seed=seed, distribution_mode=distribution_mode,
-                                             paint_vel_info=paint_vel_info, num_threads=1))
+    env = make_env(
+        num_envs, levels, seed=seed, distribution_mode=distribution_mode, paint_vel_info=paint_vel_info, num_threads=1
+    )
     rng = np.random.default_rng(seed)
     states, obs, step = [], [], 0
     for target in sorted(snapshots):

@@ -16,19 +16,18 @@ built once per procgen version and recolouring spec, atomically.
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from benchmark.cache import cache_root
+from benchmark.env import deadlock_free_env, quiet_gym_import
 from benchmark.errors import InterpbenchError
 from benchmark.frameset import MASK_CLASSES
 from benchmark.procgen_state import CoinRunState, parse
@@ -147,30 +146,6 @@ def recoloured_root() -> Path:
 
 
 #: The native functions used on procgen envs here; their cffi accessors are made up front.
-_NATIVE_FUNCTIONS = ("libenv_act", "libenv_observe", "libenv_close", "get_state", "set_state")
-
-
-def deadlock_free_env(construct: Callable[[], Any]) -> Any:
-    """``construct()`` a gym3 env so that neither it nor any other env can deadlock the process.
-
-    cffi builds a library's function accessors lazily, under one lock shared by every procgen
-    env; gym3's ``CEnv.__del__`` calls ``libenv_close`` through such an accessor. If the cyclic
-    garbage collector finalizes an env while that lock is held (during ``dlopen`` or a first
-    call), the finalizer waits on the lock forever. So: no cyclic collection while the env is
-    made, and all accessors it will need, ``libenv_close`` included, are made right away.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        env = construct()
-        for name in _NATIVE_FUNCTIONS:
-            getattr(env._c_lib, name)
-        return env
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def open_render_env(num: int, root: Path | None = None):
     """A CoinRun env used only to draw given states (never stepped): the installed procgen, or
     with ``root`` the procgen-like tree of ``recoloured_root``.
@@ -178,9 +153,7 @@ def open_render_env(num: int, root: Path | None = None):
     procgen hard-codes its library folder, so a small class placed between procgen's env and
     gym3's ``CEnv`` in the method resolution order swaps the ``lib_dir`` procgen passes on.
     """
-    from benchmark.env import _quiet_gym_import
-
-    with _quiet_gym_import():
+    with quiet_gym_import():
         from gym3.libenv import CEnv
         from procgen import ProcgenGym3Env
 

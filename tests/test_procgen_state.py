@@ -9,7 +9,8 @@ import pytest
 
 from benchmark.env import heldout_levels, make_env
 from benchmark.errors import CorruptFileError, InterpbenchError
-from benchmark.masks import deadlock_free_env, open_render_env, render_states
+from benchmark.env import deadlock_free_env
+from benchmark.masks import open_render_env, render_states
 from benchmark.procgen_state import ENTITY_CLASSES, SPACE, TILE_CLASSES, parse
 
 
