@@ -27,3 +27,13 @@ def reference_checkpoint(reference_jd: Path):
     from benchmark.models import load_checkpoint
 
     return load_checkpoint(reference_jd)
+
+
+@pytest.fixture(autouse=True)
+def _registry_restored(monkeypatch):
+    """Metrics a test registers (plugin files, synthetic metrics) never leak into the next test."""
+    from metrics import registry
+
+    registry.available()  # built-ins and entry points load once, outside any test's changes
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_plugin_files", dict(registry._plugin_files))
