@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from baselines import runtime
 from baselines.gather import Dataset, GatherConfig
+from baselines.nets import init_orthogonal
 from benchmark.models import ClearCNN, preprocess
 
 
@@ -80,7 +81,7 @@ def train_student(
     state_path = run_dir / "student_state.pt"
     log = runtime.JsonlLog(run_dir / "train_log.jsonl")
     torch.manual_seed(seed)
-    student = ClearCNN(num_actions=data.logits.shape[1]).to(device)
+    student = init_orthogonal(ClearCNN(num_actions=data.logits.shape[1])).to(device)
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
     step, seconds = 0, 0.0
     if (saved := runtime.load_state(state_path)) is not None:
@@ -127,8 +128,9 @@ PRESETS: dict[str, DistillConfig] = {
     "tiny": DistillConfig(GatherConfig(steps=256, frames=64, shards=2, num_envs=8), train_samples=64,
                           batch_size=16, checkpoint_every=2),
     # The first zoo: all 14 students, data gathering and 500+500-episode evaluations within about
-    # 90 minutes of a 2-core machine shared with other work (docs/training.md). Its shards are the
-    # first four of "small"'s (same seeds and shard shape), so "small" can reuse them by hard links.
+    # 90 minutes of a 2-core machine shared with other work (docs/training.md). Its shipped
+    # students predate orthogonal initialisation (see baselines/nets.py and their code_version).
+    # Its shards are the first four of "small"'s (same seeds and shard shape): hard-link them.
     "mini": DistillConfig(GatherConfig(steps=49_152, frames=10_240, shards=4), train_samples=20_480),
     # Twice the data and optimisation of "mini".
     "small": DistillConfig(GatherConfig(steps=98_304, frames=20_480), train_samples=40_960),

@@ -27,6 +27,7 @@ from torch.distributions import Categorical
 from tqdm import tqdm
 
 from baselines import runtime
+from baselines.nets import init_orthogonal
 from benchmark.env import heldout_levels, make_env, training_levels
 from benchmark.models import ClearCNN, preprocess
 
@@ -60,17 +61,6 @@ class PPOConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def init_agent(agent: ClearCNN) -> ClearCNN:
-    """CleanRL's initialisation: orthogonal weights, a near-uniform initial policy (std 0.01)."""
-    for module in agent.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.orthogonal_(module.weight, np.sqrt(2))
-            nn.init.zeros_(module.bias)
-    nn.init.orthogonal_(agent.pi.weight, 0.01)
-    nn.init.orthogonal_(agent.vf.weight, 1.0)
-    return agent
 
 
 class RewardNormalizer:
@@ -136,7 +126,7 @@ def train_ppo(
     state_path = run_dir / "ppo_state.pt"
     log = runtime.JsonlLog(run_dir / "train_log.jsonl")
     torch.manual_seed(seed)
-    agent = init_agent(ClearCNN()).to(device, memory_format=torch.channels_last)
+    agent = init_orthogonal(ClearCNN()).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     normalize = RewardNormalizer(config.num_envs, config.gamma)
     update, seconds, levels_seen = 0, 0.0, set()
