@@ -24,6 +24,9 @@ sampling from its policy; train = levels `[0, L)`, test = held-out levels `[10^9
 95% Wilson intervals. "levels seen" is the true number of distinct levels in the student's data
 (for distillation) or played (for PPO), which for large L is bounded by the episode budget.
 This file is generated from the JSON files by `interpbench sweep --readme-only`.
+
+What the shipped zoo does and does not show, and how to continue training a better one:
+[docs/training.md](../../docs/training.md#status).
 """
 
 
@@ -69,9 +72,14 @@ def render(metas: list[dict[str, Any]]) -> str:
     for method in sorted({m["method"] for m in metas}):
         group = [m for m in metas if m["method"] == method]
         rho = level_trend(group)
+        small = [_gap(m) for m in group if m["num_levels"] <= 300]
         lines.append(f"- {method}: {len(group)} checkpoints; Spearman(level count, test completion) = "
-                     + ("n/a" if rho is None else f"{rho:.2f}"))
-    lines += ["", "## Reproducing a checkpoint", "", "Each row's `command` field, run from the repository root:", ""]
+                     + ("n/a" if rho is None else f"{rho:.2f}")
+                     + ("" if not small else f"; mean train - test completion at L <= 300: {100 * sum(small) / len(small):+.1f} points"))
+    lines += ["", "## Reproducing a checkpoint", "",
+              "Each checkpoint's `command`, run from the repository root at its recorded code version "
+              "(`git checkout` it first: later changes to the training code, such as the student "
+              "initialisation, are not retroactive):", ""]
     lines += [f"- `{m['name']}`: `{m['command']}` (code {m['code_version'][:12]}, {m['hardware']})" for m in metas]
     return "\n".join(lines) + "\n"
 
