@@ -26,7 +26,7 @@ from benchmark.models import ClearCNN, save_checkpoint
 
 METHODS = ("ppo", "distill")
 #: The budget a method trains with unless told otherwise (presets live in each method's module).
-DEFAULT_PRESET = {"ppo": "reference", "distill": "small"}
+DEFAULT_PRESET = {"ppo": "reference", "distill": "mini"}
 ZOO_DIR = runtime.REPO_ROOT / "baselines" / "zoo"
 RUNS_DIR = runtime.REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the
