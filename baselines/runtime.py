@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import platform
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +19,6 @@ from typing import Any
 import torch
 
 from benchmark import atomic
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_device(spec: str = "auto") -> torch.device:
@@ -44,21 +41,6 @@ def hardware(device: torch.device) -> str:
     except OSError:
         pass
     return f"{cpu}, {torch.get_num_threads()} torch thread(s) of {os.cpu_count()} cores, torch {torch.__version__}"
-
-
-def code_version() -> str:
-    """The git commit of this checkout (``+dirty`` when tracked files differ), or ``unknown``."""
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
 
 
 @contextlib.contextmanager

@@ -23,12 +23,13 @@ from benchmark import atomic
 from benchmark.env import heldout_levels, training_levels
 from benchmark.errors import InterpbenchError
 from benchmark.models import ClearCNN, save_checkpoint
+from benchmark.provenance import REPO_ROOT, code_version
 
 METHODS = ("ppo", "distill")
 #: The budget a method trains with unless told otherwise (presets live in each method's module).
 DEFAULT_PRESET = {"ppo": "reference", "distill": "mini"}
-ZOO_DIR = runtime.REPO_ROOT / "baselines" / "zoo"
-RUNS_DIR = runtime.REPO_ROOT / "runs"
+ZOO_DIR = REPO_ROOT / "baselines" / "zoo"
+RUNS_DIR = REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the
 #: split has that many); the tiny preset exists only to test the machinery.
 EVAL_EPISODES: dict[str, int] = {"tiny": 1}
@@ -143,7 +144,7 @@ def run_job(
 
 def _run_unlocked(job: Job, run_dir: Path, zoo_dir: Path, runs_dir: Path, device: str, progress: bool) -> dict[str, Any]:
     config = config_for(job)
-    version = runtime.code_version()  # the code this process runs, not whatever is checked out when it ends
+    version = code_version()  # the code this process runs, not whatever is checked out when it ends
     dev = runtime.select_device(device)
     model, info = _train(job, run_dir, runs_dir, dev, progress)
     # Shipped weights are float16 (half the size); measure the model exactly as it is shipped.

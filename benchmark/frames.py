@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from baselines.runtime import code_version  # re-exported: checkpoints and frame sets share one format
+from benchmark.provenance import code_version
 from benchmark.env import DistributionMode, Split, level_range, make_env
 from benchmark.errors import InterpbenchError
 from benchmark.frameset import MASK_CLASSES, FrameSet

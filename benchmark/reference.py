@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 from benchmark.errors import InterpbenchError
+from benchmark.provenance import REPO_ROOT
 
 ENV_VAR = "INTERPBENCH_REFERENCE"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = REPO_ROOT.parent / "shared" / "reference" / "procgen-coinrun-clear.jd"
 WHERE_TO_GET = (
     "download checkpoints/coinrun.jd from github.com/langosco/understanding-rl-vision "

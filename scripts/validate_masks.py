@@ -25,7 +25,6 @@ import numpy as np
 
 from benchmark import atomic
 from benchmark.env import heldout_levels
-from benchmark.frameset import MASK_CLASSES
 from benchmark.mask_truth import TruthRenderer, collect_states, overlap_agreement, score_masks
 from benchmark.masks import MaskRenderer
 from benchmark.procgen_state import parse

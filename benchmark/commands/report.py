@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmark.frames import code_version
+    from benchmark.provenance import code_version
     from benchmark.report import ReportContext, write_report
     from benchmark.scoring import default_frames_path
 
