@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shown(path: Path) -> str:
-    """A path relative to the repository where it lies inside it, so reports do not leak home dirs."""
+    """A path relative to the repository where it lies inside it; elsewhere (the cache) only its
+    name, so committed reports never carry one machine's home directory."""
     path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"(cache) {path.name}"
