@@ -1,8 +1,8 @@
 """The CI gate: every built-in metric keeps its bar on the shipped zoo (benchmark/gate_thresholds.toml).
 
 Each bar is checked by running ``interpbench check`` itself, so the gate CI runs is the one
-metric authors run. Once any bar is set, every built-in must have one. Skips, saying so, until
-the zoo is shipped and the bars have been set from its first report.
+metric authors run. Every built-in has a bar or a stated reason under [no_bar]. Skips, saying
+so, where no zoo is shipped or no bar is set.
 """
 
 from __future__ import annotations
@@ -25,12 +25,17 @@ BARS_SET = bool(CONFIG["min_spearman"])
 
 
 def test_thresholds_file_is_well_formed():
-    gate, bars = CONFIG["gate"], CONFIG["min_spearman"]
+    gate, bars, no_bar = CONFIG["gate"], CONFIG["min_spearman"], CONFIG.get("no_bar", {})
     assert {"frames", "seed", "bootstrap"} <= gate.keys()
     assert gate["frames"] >= 8 and gate["bootstrap"] >= 0
     for name, bar in bars.items():
         assert name in BUILTINS, f"bar for {name!r}, which is not a built-in metric"
         assert -1.0 <= bar <= 1.0, f"bar {bar} for {name} is not a correlation"
+    for name, reason in no_bar.items():
+        assert name in BUILTINS and name not in bars and reason.strip(), f"bad [no_bar] entry {name!r}"
+    if bars:
+        missing = set(BUILTINS) - bars.keys() - no_bar.keys()
+        assert not missing, f"built-in metrics with neither a bar nor a reason: {sorted(missing)}"
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +50,9 @@ def gate_frames():
 
 @pytest.mark.skipif(not (ZOO_SHIPPED and BARS_SET),
                     reason="no bars set yet: they are set from the first report of the full zoo (docs/ci-gate.md)")
-@pytest.mark.parametrize("metric", BUILTINS)
+@pytest.mark.parametrize("metric", sorted(CONFIG["min_spearman"]))
 def test_builtin_metric_keeps_its_bar(metric, gate_frames, capsys):
     bars = CONFIG["min_spearman"]
-    assert metric in bars, f"built-in metric {metric} has no bar in {THRESHOLDS.name}"
     code = main(["check", "--metric", metric, "--min-spearman", str(bars[metric]), "--frames", str(gate_frames),
                  "--bootstrap", str(CONFIG["gate"]["bootstrap"]), "--seed", str(CONFIG["gate"]["seed"]),
                  "--no-progress"])
