@@ -8,6 +8,7 @@ Prints the metric's Spearman with the human fraction over the zoo and exits 0 at
 from __future__ import annotations
 
 import argparse
+import math
 
 from benchmark.commands.validate import add_validation_arguments, validation_from_args
 from benchmark.errors import InterpbenchError
@@ -26,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     if args.metric in table.errors:
         raise InterpbenchError(f"metric {args.metric} could not be scored: {table.errors[args.metric]}")
     row = validation.leaderboard.set_index("name").loc[args.metric]
-    passed = bool(row["spearman"] >= args.min_spearman)
-    print(f"{args.metric}: Spearman {row['spearman']:.3f} [{row['spearman_lo']:.3f}, {row['spearman_hi']:.3f}] "
+    passed = bool(row["spearman"] >= args.min_spearman)  # NaN (undefined) never passes
+    interval = "" if math.isnan(row["spearman_lo"]) else f" [{row['spearman_lo']:.3f}, {row['spearman_hi']:.3f}]"
+    print(f"{args.metric}: Spearman {row['spearman']:.3f}{interval} "
           f"with human judgments over {row['n_checkpoints']} checkpoints; bar {args.min_spearman:.3f}: "
           f"{'PASS' if passed else 'FAIL'}")
     return 0 if passed else 1
