@@ -31,6 +31,9 @@ from benchmark.policies import Policy, policy_from_spec
 
 #: The default evaluation set: 512 frames from held-out levels.
 DEFAULT_N = 512
+#: Bump whenever a change alters which frames a given set of arguments records: cached frame sets
+#: are keyed by it, so a stale set is never served after the sampling changes.
+FRAMES_VERSION = 2
 
 
 def derived_seeds(seed: int) -> tuple[int, np.random.Generator]:
@@ -90,6 +93,7 @@ def build_frameset(
         "distinct_levels": len(set(rec.level_seeds)),
         "episodes": rec.episodes,
         "code_version": code_version(),
+        "frames_version": FRAMES_VERSION,
         "build_seconds": round(time.perf_counter() - start, 2),
         "rollout_seconds": round(rollout_seconds, 2),
     }

@@ -158,9 +158,17 @@ def read_zoo(zoo_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name").sort_values(["method", "num_levels", "run"])
 
 
+def frames_cache_path(n: int = 512, seed: int = 0) -> Path:
+    """Where the held-out evaluation set of ``n`` frames and ``seed`` is cached, keyed by
+    ``FRAMES_VERSION`` so that a change to frame sampling never reuses an old set."""
+    from benchmark.frames import FRAMES_VERSION
+
+    return cache_root() / "frames" / f"v{FRAMES_VERSION}" / f"heldout-{n}-seed{seed}.npz"
+
+
 def default_frames_path() -> Path:
-    """Where the default evaluation set (512 held-out frames, seed 0) is kept once built."""
-    return cache_root() / "frames" / "heldout-512-seed0.npz"
+    """The default evaluation set: 512 held-out frames, seed 0."""
+    return frames_cache_path()
 
 
 def load_or_build_frames(path: str | Path | None = None, n: int = 512, seed: int = 0,

@@ -11,10 +11,9 @@ import tomllib
 
 import pytest
 
-from benchmark.cache import cache_root
 from benchmark.cli import main
 from benchmark.reference import REPO_ROOT, reference_path
-from benchmark.scoring import DEFAULT_ZOO, load_or_build_frames
+from benchmark.scoring import DEFAULT_ZOO, frames_cache_path, load_or_build_frames
 from metrics import registry
 
 THRESHOLDS = REPO_ROOT / "benchmark" / "gate_thresholds.toml"
@@ -43,7 +42,7 @@ def gate_frames():
     if reference_path() is None:
         pytest.skip("the gate's frames are played by the published reference agent, absent here")
     n, seed = CONFIG["gate"]["frames"], CONFIG["gate"]["seed"]
-    path = cache_root() / "frames" / f"heldout-{n}-seed{seed}.npz"
+    path = frames_cache_path(n, seed)
     load_or_build_frames(path, n=n, seed=seed, progress=False)
     return path
 
