@@ -13,7 +13,6 @@ everything the optimisation depends on continues exactly.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -210,7 +209,7 @@ def train_ppo(
         record: dict[str, Any] = {k: round(float(np.mean(v)), 4) for k, v in stats.items()}
         record["train_completion_last100"] = round(float(np.mean(recent)), 3) if recent else None
         if update % config.eval_every == 0 or update == config.num_updates:
-            policy = ModelPolicy(copy.deepcopy(agent).cpu(), seed=0)
+            policy = ModelPolicy(agent, seed=0)
             record["test_completion"] = evaluate_completion(
                 policy, heldout_levels(), config.eval_episodes, seed=0, progress=False
             )["completion_rate"]

@@ -65,9 +65,9 @@ class ModelPolicy:
         spec: str = "model",
         checkpoint_hash: str | None = None,
     ) -> None:
-        # A private channels-last copy: ~35% faster forward on CPU, and the caller's model
-        # (which attribution code may hook) is left untouched.
-        self.model = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
+        # A private channels-last copy on the CPU, where rollouts run: ~35% faster forward, and
+        # the caller's model (being trained on a GPU, or hooked for attribution) is left untouched.
+        self.model = copy.deepcopy(model).eval().to("cpu", memory_format=torch.channels_last)
         self.seed = seed
         self.greedy = greedy
         self.spec = spec
