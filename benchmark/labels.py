@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.errors import InterpbenchError
-from benchmark.reference import REPO_ROOT
+from benchmark.provenance import REPO_ROOT
 
 LABELS_DIR = REPO_ROOT / "human_labels"
 DISTILL2020_DIR = LABELS_DIR / "distill2020"

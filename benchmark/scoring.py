@@ -38,7 +38,7 @@ from benchmark.cache import cache_root, entry_path
 from benchmark.errors import InterpbenchError
 from benchmark.frameset import FrameSet
 from benchmark.policies import file_sha256
-from benchmark.reference import REPO_ROOT
+from benchmark.provenance import REPO_ROOT
 
 if TYPE_CHECKING:
     from benchmark.models import Checkpoint

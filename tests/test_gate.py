@@ -12,7 +12,8 @@ import tomllib
 import pytest
 
 from benchmark.cli import main
-from benchmark.reference import REPO_ROOT, reference_path
+from benchmark.provenance import REPO_ROOT
+from benchmark.reference import reference_path
 from benchmark.scoring import DEFAULT_ZOO, frames_cache_path, load_or_build_frames
 from metrics import registry
 

@@ -15,7 +15,7 @@ import benchmark.scoring as scoring
 import synthetic_zoo as sz
 from benchmark.cli import main
 from benchmark.labels import DISTILL2020_DIR
-from benchmark.reference import REPO_ROOT
+from benchmark.provenance import REPO_ROOT
 
 FILES = ("leaderboard.md", "leaderboard.html", "leaderboard.csv", "scores.csv",
          "figures/score-vs-levels.png", "figures/metric-vs-human.png", "figures/forest.png")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmark.commands.score import metric_names
 from benchmark.commands.validate import add_validation_arguments, validation_from_args
-from benchmark.reference import REPO_ROOT
+from benchmark.provenance import REPO_ROOT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
