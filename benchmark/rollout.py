@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from benchmark.env import DistributionMode, LevelRange, make_env
+from benchmark.env import IDLE_ACTION, DistributionMode, LevelRange, make_env
 from benchmark.errors import InterpbenchError
 from benchmark.policies import Policy
 
@@ -68,10 +68,14 @@ def evaluate_completion(
     start = time.perf_counter()
     _, obs, _ = env.observe()
     with tqdm(total=n_episodes, desc="episodes", unit="ep", disable=not progress) as bar:
-        while (counted < quotas).any():
-            env.act(policy.act(obs["rgb"]))
+        while (playing := counted < quotas).any():
+            # Envs that have played their quota idle: the policy acts only for the others,
+            # which saves the forward passes of the tail (~40% of them for 500 episodes).
+            actions = np.full(num_envs, IDLE_ACTION, dtype=np.int32)
+            actions[playing] = policy.act(obs["rgb"][playing])
+            env.act(actions)
             _, obs, first = env.observe()
-            steps += num_envs
+            steps += int(playing.sum())
             ep_len += 1
             ended = np.flatnonzero(first)
             if len(ended):
