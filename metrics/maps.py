@@ -10,9 +10,12 @@ milliseconds each and most metrics need the same ones, so they are memoised per 
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -109,6 +112,38 @@ def top_k_count(n_pixels: int, share: float) -> int:
     return max(1, math.ceil(share * n_pixels - 1e-9))
 
 
+def kth_largest(values: np.ndarray, k: int) -> np.ndarray:
+    """(..., 1): the k-th largest value along the last axis of ``values`` (..., P).
+
+    Most of a top-k metric's time. numpy < 2 has no SIMD partition, and its float partition pays
+    for NaN-aware comparisons; float32 maps (always finite here) are partitioned as int32 keys
+    that sort in the same order, which is 1.5x faster, and the k-th key is turned back.
+    """
+    n_pixels = values.shape[-1]
+    if values.dtype != np.float32:
+        return np.partition(values, n_pixels - k, axis=-1)[..., n_pixels - k : n_pixels - k + 1]
+    keys = np.partition(_order_keys(values), n_pixels - k, axis=-1)[..., n_pixels - k : n_pixels - k + 1]
+    return _order_keys(keys).view(np.float32)
+
+
+def _order_keys(values: np.ndarray) -> np.ndarray:
+    """int32 keys ordered like the float32 ``values`` (-0.0 just below +0.0); its own inverse.
+
+    A float's bits read as int32 order the non-negative floats correctly and the negative ones
+    backwards; flipping a negative float's magnitude bits puts those in order too.
+    """
+    bits = values.view(np.int32)
+    return bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))
+
+
+_THREADS = max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_THREADS, thread_name_prefix="interpbench-top-k")
+
+
 def top_k_hits(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     """float64 (N, F): how many of the k largest pixels of each map (N, F, P) lie on ``mask`` (N, P).
 
@@ -120,10 +155,19 @@ def top_k_hits(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     n_pixels = values.shape[-1]
     if not 1 <= k <= n_pixels:
         raise ValueError(f"k must be in [1, {n_pixels}], got {k}")
-    if k == 1:
-        kth = values.max(axis=-1, keepdims=True)
-    else:  # most of a top-k metric's time; numpy < 2 has no SIMD partition
-        kth = np.partition(values, n_pixels - k, axis=-1)[..., n_pixels - k : n_pixels - k + 1]
+    hits = np.empty(values.shape[:2], dtype=np.float64)
+
+    def count(frames: slice) -> None:
+        hits[frames] = _top_k_hits(values[frames], mask[frames], k)
+
+    # numpy's partition and comparisons release the GIL: frames split over the cores (2x on two)
+    bounds = np.linspace(0, len(values), _THREADS + 1).astype(int)
+    list(_pool().map(count, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]))
+    return hits
+
+
+def _top_k_hits(values: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    kth = values.max(axis=-1, keepdims=True) if k == 1 else kth_largest(values, k)
     on = mask[:, None, :]
     chosen = values >= kth
     hits = np.count_nonzero(chosen & on, axis=-1).astype(np.float64)

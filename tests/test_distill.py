@@ -6,13 +6,15 @@ the teacher is, and these tests then run without the published agent.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from baselines import distill, runtime
 from baselines.gather import GatherConfig, gather, load_dataset
-from benchmark.models import ClearCNN
+from benchmark.models import ClearCNN, preprocess
 
 CONFIG = GatherConfig(steps=256, frames=48, shards=2, num_envs=8, seed=3)
 
@@ -50,9 +52,22 @@ def test_interrupted_gather_resumes_to_the_same_data(dataset_dir, teacher, tmp_p
     np.testing.assert_array_equal(a.level_seed, b.level_seed)
 
 
-def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch):
+def test_bf16_play_keeps_float32_labels(teacher, tmp_path):
+    """Acting under bfloat16 changes which states are visited, never the labels stored for them."""
+    directory = tmp_path / "L5"
+    gather(teacher, 5, directory, dataclasses.replace(CONFIG, teacher_bf16=True), progress=False)
+    data = load_dataset(directory)
+    with torch.no_grad():
+        logits, value = teacher(preprocess(data.obs))
+    torch.testing.assert_close(torch.from_numpy(data.logits), logits, rtol=0, atol=1e-5)
+    torch.testing.assert_close(torch.from_numpy(data.value), value, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["float32", "bf16-lr-decay"])
+def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, fast):
     data = load_dataset(dataset_dir)
-    config = distill.DistillConfig(CONFIG, train_samples=96, batch_size=16, lr=1e-3, checkpoint_every=2)
+    config = distill.DistillConfig(CONFIG, train_samples=96, batch_size=16, lr=1e-3, checkpoint_every=2,
+                                   bf16=fast, lr_decay=fast)
     unbroken, info = distill.train_student(data, tmp_path / "a", config, seed=1, device=torch.device("cpu"),
                                            progress=False)
     assert info["samples"] == 96 and info["optimizer_steps"] == 6
@@ -72,6 +87,8 @@ def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch):
     resumed, _ = distill.train_student(data, tmp_path / "b", config, seed=1, device=torch.device("cpu"),
                                        progress=False)
     assert calls == [2, 4, 6]  # continued from step 4, not from the start
+    final_lr = torch.load(tmp_path / "b" / "student_state.pt")["optimizer"]["param_groups"][0]["lr"]
+    assert final_lr == pytest.approx(1e-3 / 6 if fast else 1e-3)  # decayed linearly: the last step's rate
     for (name, a), b in zip(unbroken.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
 

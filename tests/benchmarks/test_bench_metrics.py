@@ -7,9 +7,10 @@ so this module is slow. Every round scores a fresh AttributionSet, so no array m
 earlier round makes ours look faster. The fastest round is used because the cores are shared:
 it is the least disturbed measurement of ours, as Quantus' single run is of its.
 
-The bar is 100x, except Top-K Intersection: an exact top-1000 of 4,096 x 4,096 values is one
-``np.partition`` (about 0.18 s of CPU with numpy < 2, which has no SIMD partition), the same
-order of work as Quantus' own per-batch argsort, so it reaches about 80-130x; its bar is 50x.
+The bar is 100x for every one. Top-K Intersection is the tight one: an exact top-1000 of 4,096 x
+4,096 values is ``np.partition`` (about 0.18 s of CPU with numpy < 2, which has no SIMD partition),
+the same order of work as Quantus' own argsort; ``metrics.maps.kth_largest`` splits it over the
+cores, so it clears 100x on two free cores and not on one.
 """
 
 from __future__ import annotations
@@ -49,9 +50,6 @@ def bench_fresh(benchmark, score, attr):
     return result, benchmark.stats.stats.min
 
 
-BAR = {"top-k-intersection": 50}
-
-
 @pytest.mark.parametrize("name", sorted(QUANTUS_CLASSES))
 def test_bench_against_quantus(benchmark, inputs, name: str) -> None:
     attr, frames = inputs
@@ -60,13 +58,14 @@ def test_bench_against_quantus(benchmark, inputs, name: str) -> None:
     _, ours_s = bench_fresh(benchmark, lambda a: checked_scores(metric, a, frames), attr)
     speedup = quantus_s / ours_s
     benchmark.extra_info.update(maps=N * F, quantus_s=round(quantus_s, 2), ours_s=round(ours_s, 4), speedup=round(speedup))
-    assert speedup >= BAR.get(name, 100), f"{name}: only {speedup:.0f}x faster than Quantus"
+    assert speedup >= 100, f"{name}: only {speedup:.0f}x faster than Quantus"
 
 
 def test_bench_all_builtins(benchmark, inputs) -> None:
-    """Every built-in metric together on 512 x 8 maps (target: < 0.5 s on 2 free cores; the CPU
-    seconds of one more run, which shared cores do not inflate, are in extra_info). Asserted as a
-    generous ratio: all of them must take under a fifth of Quantus' Relevance Mass Accuracy alone."""
+    """Every built-in metric together on 512 x 8 maps. Target: < 0.5 s on 2 free cores (measured
+    0.39 s, 0.85 s of CPU; Quantus' Relevance Mass Accuracy alone took 10.7 s in the same run), so
+    the target is about 21x that one Quantus metric. Asserted as >= 15x, a ratio, leaving room for
+    a disturbed single Quantus timing; the seconds themselves are in extra_info."""
     attr, frames = inputs
     builtins = [name for name, info in available().items() if info.origin == "built-in"]
     quantus_s = timed_quantus("RelevanceMassAccuracy", attr, frames)
@@ -78,4 +77,4 @@ def test_bench_all_builtins(benchmark, inputs) -> None:
     benchmark.extra_info.update(
         metrics=len(builtins), all_builtins_s=round(ours_s, 3), cpu_s=round(cpu_s, 3), quantus_rma_s=round(quantus_s, 2)
     )
-    assert quantus_s / ours_s >= 5
+    assert quantus_s / ours_s >= 15, f"all built-ins took {ours_s:.2f} s, 1/{quantus_s / ours_s:.0f} of Quantus RMA"
