@@ -52,7 +52,8 @@ def evaluate_completion(
     """Play ``n_episodes`` episodes on ``levels`` and report the fraction that reached the coin.
 
     An episode counts as completed when procgen reports ``prev_level_complete`` on the step that
-    ends it (CoinRun also ends episodes on death and at its 1,000-step time limit).
+    ends it (CoinRun also ends episodes on death and at its 1,000-step time limit). ``env_steps``
+    counts the steps the policy chose, not those of envs idling after their quota.
     """
     if n_episodes < 1:
         raise InterpbenchError(f"need at least one episode, got {n_episodes}")
