@@ -42,9 +42,6 @@ class DistillConfig:
     # Forward and backward under bfloat16 autocast (weights and Adam stay float32): ~1.9x the
     # samples/s of float32 on one core of a CPU with bf16 units, which is what makes "medium" fit.
     bf16: bool = False
-    # Linear decay of the learning rate to 0 over the budget: for a short fixed budget the final
-    # student is better than at a constant rate. A function of the step, so resuming is exact.
-    lr_decay: bool = False
 
     def total_steps(self) -> int:
         return -(-self.train_samples // self.batch_size)
@@ -102,9 +99,6 @@ def train_student(
     while step < total:
         idx = np.sort(_batch_indices(len(data), config.batch_size, seed, step))  # sorted: faster gather
         obs = preprocess(data.obs[idx]).to(device).contiguous(memory_format=torch.channels_last)
-        if config.lr_decay:
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * (1 - step / total)
         with torch.autocast(device.type, torch.bfloat16, enabled=config.bf16):
             loss, parts = distill_loss(
                 student, obs, torch.from_numpy(data.logits[idx]).to(device),
@@ -140,15 +134,11 @@ PRESETS: dict[str, DistillConfig] = {
     # The first zoo: all 14 students, data gathering and 500+500-episode evaluations within about
     # 90 minutes of a 2-core machine shared with other work (docs/training.md). Its shipped
     # students predate orthogonal initialisation (see baselines/nets.py and their code_version).
-    # Its shards are the first four of "small"'s (same seeds and shard shape): hard-link them.
     "mini": DistillConfig(GatherConfig(steps=49_152, frames=10_240, shards=4), train_samples=20_480),
-    # Twice the data and optimisation of "mini".
-    "small": DistillConfig(GatherConfig(steps=98_304, frames=20_480), train_samples=40_960),
-    # The zoo of session 2 on the 2-core machine: bfloat16 play and training, 8x the teacher steps
-    # of "mini" (so ~3,900 episodes: level counts up to ~3,000 are seen almost whole), 4x its
-    # frames and 7.5x its optimisation.
+    # The zoo after "mini": bfloat16 play and training, 8x the teacher steps of "mini" (~4,300
+    # episodes, so up to ~4,600 distinct levels at L = 100,000), 4x its frames, 37.5x its
+    # optimisation. Sized by two probe students (docs/training.md): at 768,000 samples the one
+    # trained on 100 levels completed 63% of its training levels and 49% of held-out ones.
     "medium": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
-                            train_samples=153_600, bf16=True, lr_decay=True),
-    # The next step up, for later sessions or more cores: 4x the data and 8x the optimisation.
-    "full": DistillConfig(GatherConfig(steps=393_216, frames=81_920, shards=16), train_samples=327_680),
+                            train_samples=768_000, lr=1e-3, bf16=True),
 }

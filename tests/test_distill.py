@@ -63,11 +63,11 @@ def test_bf16_play_keeps_float32_labels(teacher, tmp_path):
     torch.testing.assert_close(torch.from_numpy(data.value), value, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("fast", [False, True], ids=["float32", "bf16-lr-decay"])
-def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, fast):
+@pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16"])
+def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, bf16):
     data = load_dataset(dataset_dir)
     config = distill.DistillConfig(CONFIG, train_samples=96, batch_size=16, lr=1e-3, checkpoint_every=2,
-                                   bf16=fast, lr_decay=fast)
+                                   bf16=bf16)
     unbroken, info = distill.train_student(data, tmp_path / "a", config, seed=1, device=torch.device("cpu"),
                                            progress=False)
     assert info["samples"] == 96 and info["optimizer_steps"] == 6
@@ -87,8 +87,6 @@ def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, 
     resumed, _ = distill.train_student(data, tmp_path / "b", config, seed=1, device=torch.device("cpu"),
                                        progress=False)
     assert calls == [2, 4, 6]  # continued from step 4, not from the start
-    final_lr = torch.load(tmp_path / "b" / "student_state.pt")["optimizer"]["param_groups"][0]["lr"]
-    assert final_lr == pytest.approx(1e-3 / 6 if fast else 1e-3)  # decayed linearly: the last step's rate
     for (name, a), b in zip(unbroken.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
 

@@ -16,11 +16,11 @@ from benchmark.models import load_checkpoint
 
 
 def test_plan_covers_the_study_and_puts_first_runs_first():
-    jobs = sweep.plan("distill", "small")
+    jobs = sweep.plan("distill", "medium")
     assert len(jobs) == 14 and {j.num_levels for j in jobs} == set(LEVEL_COUNTS)
     assert [j.run for j in jobs] == [1] * 7 + [2] * 7
     assert jobs[0].name == "distill-L100-r1"
-    assert jobs[0].command() == "interpbench train --method distill --levels 100 --run 1 --preset small"
+    assert jobs[0].command() == "interpbench train --method distill --levels 100 --run 1 --preset medium"
 
 
 @pytest.mark.slow
