@@ -49,6 +49,11 @@ class DistillConfig:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def resume_settings(self) -> dict[str, Any]:
+        """What a resumed student must share with its saved state: all but the budget (extending
+        it continues the same run, see scripts/distill_curve.py) and the save interval."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("train_samples", "checkpoint_every")}
+
 
 def _batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
     """Indices of minibatch ``step``: epochs are seeded permutations, so resuming needs no RNG state."""
@@ -87,7 +92,7 @@ def train_student(
     student = init_orthogonal(ClearCNN(num_actions=data.logits.shape[1])).to(device)
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
     step, seconds = 0, 0.0
-    if (saved := runtime.load_state(state_path)) is not None:
+    if (saved := runtime.load_state(state_path, config.resume_settings())) is not None:
         student.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step, seconds = saved["step"], saved["seconds"]
@@ -119,7 +124,7 @@ def train_student(
             runtime.save_state(state_path, {
                 "model": student.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "seconds": elapsed,
-            })
+            }, config.resume_settings())
     bar.close()
     seconds += time.perf_counter() - started
     return student.eval().to(memory_format=torch.contiguous_format), {

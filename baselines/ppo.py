@@ -61,6 +61,12 @@ class PPOConfig:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def resume_settings(self) -> dict[str, Any]:
+        """What a resumed run must share with its saved state: all but the budget (there is no
+        learning-rate schedule, so a longer run continues the same one) and the logging cadence."""
+        cadence = ("total_steps", "checkpoint_every", "eval_every", "eval_episodes")
+        return {k: v for k, v in self.as_dict().items() if k not in cadence}
+
 
 class RewardNormalizer:
     """Scale rewards by the running std of discounted returns (what gym's NormalizeReward does),
@@ -129,7 +135,7 @@ def train_ppo(
     optimizer = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     normalize = RewardNormalizer(config.num_envs, config.gamma)
     update, seconds, levels_seen = 0, 0.0, set()
-    if (saved := runtime.load_state(state_path)) is not None:
+    if (saved := runtime.load_state(state_path, config.resume_settings())) is not None:
         agent.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         normalize.load_state_dict(saved["normalizer"])
@@ -220,7 +226,7 @@ def train_ppo(
                 "model": agent.state_dict(), "optimizer": optimizer.state_dict(),
                 "normalizer": normalize.state_dict(), "update": update, "seconds": elapsed,
                 "levels_seen": sorted(levels_seen), "rng": runtime.rng_state(),
-            })
+            }, config.resume_settings())
     bar.close()
     seconds += time.perf_counter() - started
     return agent.eval().cpu().to(memory_format=torch.contiguous_format), {

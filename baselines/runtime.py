@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from benchmark import atomic
+from benchmark.errors import InterpbenchError
 
 
 def select_device(spec: str = "auto") -> torch.device:
@@ -56,17 +57,30 @@ def file_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write a resumable training state atomically: a kill mid-write keeps the previous one."""
+def save_state(path: Path, state: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Write a resumable training state atomically (a kill mid-write keeps the previous one),
+    with the ``settings`` it was trained under, which a resume must match."""
     with atomic.atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        torch.save({**state, "settings": settings}, tmp)
 
 
-def load_state(path: Path) -> dict[str, Any] | None:
-    """The last saved training state, or None when a run starts fresh."""
+def load_state(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The last saved training state, or None when a run starts fresh.
+
+    A state saved under other ``settings`` (a preset edited since, say) is refused rather than
+    continued: the result would be a model that neither setting reproduces.
+    """
     if not path.exists():
         return None
-    return torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    saved = state.get("settings")
+    if saved != settings:
+        changed = sorted(k for k in {**(saved or {}), **settings} if (saved or {}).get(k) != settings.get(k))
+        raise InterpbenchError(
+            f"{path} was saved under other training settings (differing: {', '.join(changed)}); "
+            f"delete {path.parent} to train it afresh under the current ones"
+        )
+    return state
 
 
 def rng_state() -> dict[str, Any]:

@@ -14,6 +14,7 @@ import torch
 
 from baselines import distill, runtime
 from baselines.gather import GatherConfig, gather, load_dataset
+from benchmark.errors import InterpbenchError
 from benchmark.models import ClearCNN, preprocess
 
 CONFIG = GatherConfig(steps=256, frames=48, shards=2, num_envs=8, seed=3)
@@ -74,8 +75,8 @@ def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, 
 
     real_save, calls = runtime.save_state, []
 
-    def save_then_die(path, state):
-        real_save(path, state)
+    def save_then_die(path, state, settings):
+        real_save(path, state, settings)
         calls.append(state["step"])
         if len(calls) == 2:
             raise KeyboardInterrupt
@@ -89,6 +90,18 @@ def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, 
     assert calls == [2, 4, 6]  # continued from step 4, not from the start
     for (name, a), b in zip(unbroken.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_a_state_saved_under_other_settings_is_refused(dataset_dir, tmp_path):
+    data = load_dataset(dataset_dir)
+    config = distill.DistillConfig(CONFIG, train_samples=32, batch_size=16, lr=1e-3, checkpoint_every=2)
+    distill.train_student(data, tmp_path, config, seed=1, device=torch.device("cpu"), progress=False)
+    longer = dataclasses.replace(config, train_samples=64)  # a bigger budget continues the same run
+    _, info = distill.train_student(data, tmp_path, longer, seed=1, device=torch.device("cpu"), progress=False)
+    assert info["optimizer_steps"] == 4
+    with pytest.raises(InterpbenchError, match="differing: lr"):
+        distill.train_student(data, tmp_path, dataclasses.replace(longer, lr=5e-4), seed=1,
+                              device=torch.device("cpu"), progress=False)
 
 
 def test_loss_is_zero_for_a_perfect_copy():

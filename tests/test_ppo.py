@@ -38,8 +38,8 @@ def test_interrupted_run_continues_from_its_last_checkpoint(tmp_path, monkeypatc
     assert config.num_updates == 2
     real_save = runtime.save_state
 
-    def save_then_die(path, state):
-        real_save(path, state)
+    def save_then_die(path, state, settings):
+        real_save(path, state, settings)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runtime, "save_state", save_then_die)
