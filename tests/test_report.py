@@ -3,9 +3,8 @@ independently from scores.csv and the label files with scipy."""
 
 from __future__ import annotations
 
-import warnings
-
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
