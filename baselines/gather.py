@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +123,16 @@ def gather(
     teacher: ClearCNN, num_levels: int, directory: Path, config: GatherConfig, *, progress: bool = True
 ) -> dict[str, Any]:
     """Make (or finish) the dataset for ``num_levels`` in ``directory``; returns its summary."""
-    summary_path = directory / "dataset.json"
+    summary_path, config_path = directory / "dataset.json", directory / "gather_config.json"
     with runtime.file_lock(directory):
         if summary_path.exists():
-            return json.loads(summary_path.read_text())
+            summary = json.loads(summary_path.read_text())
+            runtime.require_same_settings(_with_defaults(summary["config"]), asdict(config), summary_path)
+            return summary
+        if config_path.exists():  # shards of an interrupted gather: only the same config may add to them
+            runtime.require_same_settings(_with_defaults(json.loads(config_path.read_text())), asdict(config), config_path)
+        else:
+            atomic.write_json(config_path, asdict(config))
         teacher = teacher.eval().to(memory_format=torch.channels_last)
         for shard in tqdm(range(config.shards), desc=f"gather L={num_levels}", unit="shard", disable=not progress):
             path = directory / f"shard-{shard:03d}.npz"
@@ -136,6 +142,13 @@ def gather(
         summary = _summarize(directory, num_levels, config)
         atomic.write_json(summary_path, summary)
     return summary
+
+
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A recorded config, with fields added to GatherConfig since at their defaults (which keep
+    the old behaviour), so older datasets stay usable."""
+    defaults = {f.name: f.default for f in fields(GatherConfig) if f.default is not MISSING}
+    return {**defaults, **saved}
 
 
 def _summarize(directory: Path, num_levels: int, config: GatherConfig) -> dict[str, Any]:

@@ -65,22 +65,26 @@ def save_state(path: Path, state: dict[str, Any], settings: dict[str, Any]) -> N
 
 
 def load_state(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """The last saved training state, or None when a run starts fresh.
-
-    A state saved under other ``settings`` (a preset edited since, say) is refused rather than
-    continued: the result would be a model that neither setting reproduces.
-    """
+    """The last saved training state, or None when a run starts fresh; a state saved under
+    other ``settings`` is refused (see :func:`require_same_settings`)."""
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=False)
-    saved = state.get("settings")
-    if saved != settings:
-        changed = sorted(k for k in {**(saved or {}), **settings} if (saved or {}).get(k) != settings.get(k))
-        raise InterpbenchError(
-            f"{path} was saved under other training settings (differing: {', '.join(changed)}); "
-            f"delete {path.parent} to train it afresh under the current ones"
-        )
+    require_same_settings(state.get("settings"), settings, path)
     return state
+
+
+def require_same_settings(saved: dict[str, Any] | None, settings: dict[str, Any], path: Path) -> None:
+    """Refuse to continue work made under other settings (a preset edited since, say): the result
+    would be a model or dataset that neither setting reproduces."""
+    if saved == settings:
+        return
+    saved = saved or {}
+    changed = sorted(k for k in {**saved, **settings} if saved.get(k) != settings.get(k))
+    raise InterpbenchError(
+        f"{path} was made under other settings (differing: {', '.join(changed)}); "
+        f"delete {path.parent} to make it afresh under the current ones"
+    )
 
 
 def rng_state() -> dict[str, Any]:

@@ -7,6 +7,7 @@ the teacher is, and these tests then run without the published agent.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -64,6 +65,17 @@ def test_bf16_play_keeps_float32_labels(teacher, tmp_path):
     torch.testing.assert_close(torch.from_numpy(data.value), value, rtol=0, atol=1e-5)
 
 
+def test_a_dataset_made_under_another_config_is_refused(dataset_dir, teacher, tmp_path):
+    with pytest.raises(InterpbenchError, match=r"differing: epsilon\)"):
+        gather(teacher, 5, dataset_dir, dataclasses.replace(CONFIG, epsilon=0.5), progress=False)
+    partial = tmp_path / "L5"
+    partial.mkdir()
+    (partial / "gather_config.json").write_text(json.dumps(dataclasses.asdict(CONFIG)))
+    (partial / "shard-000.npz").write_bytes((dataset_dir / "shard-000.npz").read_bytes())
+    with pytest.raises(InterpbenchError, match=r"differing: frames\)"):
+        gather(teacher, 5, partial, dataclasses.replace(CONFIG, frames=40), progress=False)
+
+
 @pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16"])
 def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, bf16):
     data = load_dataset(dataset_dir)
@@ -99,7 +111,7 @@ def test_a_state_saved_under_other_settings_is_refused(dataset_dir, tmp_path):
     longer = dataclasses.replace(config, train_samples=64)  # a bigger budget continues the same run
     _, info = distill.train_student(data, tmp_path, longer, seed=1, device=torch.device("cpu"), progress=False)
     assert info["optimizer_steps"] == 4
-    with pytest.raises(InterpbenchError, match="differing: lr"):
+    with pytest.raises(InterpbenchError, match=r"differing: lr\)"):
         distill.train_student(data, tmp_path, dataclasses.replace(longer, lr=5e-4), seed=1,
                               device=torch.device("cpu"), progress=False)
 
