@@ -136,7 +136,9 @@ def _order_keys(values: np.ndarray) -> np.ndarray:
     return bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))
 
 
-_THREADS = max(1, min(len(os.sched_getaffinity(0)), 8))
+# The cores this process may use (sched_getaffinity is Linux-only; elsewhere all of them).
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+_THREADS = max(1, min(_CORES, 8))
 
 
 @functools.cache
