@@ -124,15 +124,16 @@ def gather(
 ) -> dict[str, Any]:
     """Make (or finish) the dataset for ``num_levels`` in ``directory``; returns its summary."""
     summary_path, config_path = directory / "dataset.json", directory / "gather_config.json"
+    settings = asdict(config)
     with runtime.file_lock(directory):
         if summary_path.exists():
             summary = json.loads(summary_path.read_text())
-            runtime.require_same_settings(_with_defaults(summary["config"]), asdict(config), summary_path)
+            runtime.require_same_settings(_with_defaults(summary["config"]), settings, summary_path)
             return summary
         if config_path.exists():  # shards of an interrupted gather: only the same config may add to them
-            runtime.require_same_settings(_with_defaults(json.loads(config_path.read_text())), asdict(config), config_path)
+            runtime.require_same_settings(_with_defaults(json.loads(config_path.read_text())), settings, config_path)
         else:
-            atomic.write_json(config_path, asdict(config))
+            atomic.write_json(config_path, settings)
         teacher = teacher.eval().to(memory_format=torch.channels_last)
         for shard in tqdm(range(config.shards), desc=f"gather L={num_levels}", unit="shard", disable=not progress):
             path = directory / f"shard-{shard:03d}.npz"
