@@ -39,8 +39,9 @@ class DistillConfig:
     lr: float = 5e-4
     value_coef: float = 0.1  # teacher values reach ~10 (CoinRun's reward); keep KL the main term
     checkpoint_every: int = 50  # optimizer steps
-    # Forward and backward under bfloat16 autocast (weights and Adam stay float32): ~1.9x the
-    # samples/s of float32 on one core of a CPU with bf16 units, which is what makes "medium" fit.
+    # Forward and backward under bfloat16 autocast (weights and Adam stay float32): twice the
+    # samples/s of float32 on one core of a CPU with bf16 units (scripts/training_speed.py),
+    # which is what makes "medium" fit.
     bf16: bool = False
 
     def total_steps(self) -> int:
@@ -142,8 +143,8 @@ PRESETS: dict[str, DistillConfig] = {
     "mini": DistillConfig(GatherConfig(steps=49_152, frames=10_240, shards=4), train_samples=20_480),
     # The zoo after "mini": bfloat16 play and training, 8x the teacher steps of "mini" (~4,300
     # episodes, so up to ~4,600 distinct levels at L = 100,000), 4x its frames, 37.5x its
-    # optimisation. Sized by two probe students (docs/training.md): at 768,000 samples the one
-    # trained on 100 levels completed 63% of its training levels and 49% of held-out ones.
+    # optimisation: probe students showed the effects only after several hundred thousand
+    # samples (docs/training.md, Status).
     "medium": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                             train_samples=768_000, lr=1e-3, bf16=True),
 }

@@ -44,7 +44,7 @@ class GatherConfig:
     num_envs: int = 64
     seed: int = 0
     distribution_mode: str = "hard"
-    # Act with the teacher under bfloat16 autocast (~1.8x faster on CPUs with bf16 units); the
+    # Act with the teacher under bfloat16 autocast (faster on CPUs with bf16 units); the
     # kept frames' labels are always recomputed in float32, so only the play differs slightly.
     teacher_bf16: bool = False
 

@@ -10,8 +10,7 @@ it is the least disturbed measurement of ours, as Quantus' single run is of its.
 The bar is 100x for every one. Top-K Intersection is the tight one: an exact top-1000 of 4,096 x
 4,096 values is ``np.partition`` (about 0.18 s of CPU with numpy < 2, which has no SIMD partition),
 the same order of work as Quantus' own argsort. ``metrics.maps.top_k_hits`` partitions int32 keys
-instead of floats (1.5x) and splits the frames over the cores: 139x measured on two free cores,
-103x with the threads alone.
+instead of floats and splits the frames over the cores: 139x measured on two free cores.
 """
 
 from __future__ import annotations
