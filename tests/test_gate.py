@@ -1,27 +1,28 @@
 """The CI gate: every built-in metric keeps its bar on the shipped zoo (benchmark/gate_thresholds.toml).
 
 Each bar is checked by running ``interpbench check`` itself, so the gate CI runs is the one
-metric authors run. Every built-in has a bar or a stated reason under [no_bar]. Skips, saying
-so, where no zoo is shipped or no bar is set.
+metric authors run. Every built-in has a bar or a stated reason under [no_bar], and the
+measurement written beside each bar still reproduces on the shipped zoo (a bar set on an older
+zoo fails here until ``scripts/gate_bars.py --write`` re-measures it). Skips, saying so, where no
+zoo is shipped or no bar is set.
 """
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 
+from benchmark import gate
 from benchmark.cli import main
-from benchmark.provenance import REPO_ROOT
 from benchmark.reference import reference_path
-from benchmark.scoring import DEFAULT_ZOO, frames_cache_path, load_or_build_frames
+from benchmark.scoring import DEFAULT_ZOO
 from metrics import registry
 
-THRESHOLDS = REPO_ROOT / "benchmark" / "gate_thresholds.toml"
-CONFIG = tomllib.loads(THRESHOLDS.read_text())
+CONFIG = gate.load_config()
 BUILTINS = sorted(name for name, info in registry.available().items() if info.origin == "built-in")
 ZOO_SHIPPED = any(DEFAULT_ZOO.glob("*.safetensors"))
 BARS_SET = bool(CONFIG["min_spearman"])
+NEEDS_BARS = pytest.mark.skipif(not (ZOO_SHIPPED and BARS_SET),
+                                reason="no zoo shipped or no bars set yet (docs/ci-gate.md)")
 
 
 def test_thresholds_file_is_well_formed():
@@ -42,14 +43,36 @@ def test_thresholds_file_is_well_formed():
 def gate_frames():
     if reference_path() is None:
         pytest.skip("the gate's frames are played by the published reference agent, absent here")
-    n, seed = CONFIG["gate"]["frames"], CONFIG["gate"]["seed"]
-    path = frames_cache_path(n, seed)
-    load_or_build_frames(path, n=n, seed=seed, progress=False)
-    return path
+    return gate.gate_frames(CONFIG)
 
 
-@pytest.mark.skipif(not (ZOO_SHIPPED and BARS_SET),
-                    reason="no bars set yet: they are set from the first report of the full zoo (docs/ci-gate.md)")
+def test_every_bar_has_its_measurement_beside_it():
+    assert gate.recorded_measurements().keys() == CONFIG["min_spearman"].keys()
+
+
+@NEEDS_BARS
+def test_recorded_measurements_reproduce_on_the_shipped_zoo(gate_frames):
+    recorded = gate.recorded_measurements()
+    measured, zoo = gate.measure(CONFIG, sorted(recorded))
+    # Rank correlations over 14 checkpoints move in steps of ~0.005 per swapped pair; a small
+    # tolerance absorbs a float-level swap on other hardware, not a changed zoo or metric.
+    stale = {name: (recorded[name], round(measured[name], 3)) for name in recorded
+             if abs(measured[name] - recorded[name]) > 0.02}
+    assert not stale, (f"bars measured on another zoo or metric version (recorded, now) on {zoo}: {stale}; "
+                       "re-measure with `python scripts/gate_bars.py --write`")
+
+
+def test_bars_are_rounded_down_from_measured_minus_margin():
+    assert gate.bar_for(0.075, 0.25) == pytest.approx(-0.20)
+    assert gate.bar_for(0.30, 0.25) == pytest.approx(0.05)  # exact multiples stay put
+    assert gate.bar_for(-0.9, 0.25) == -1.0
+    table = gate.bars_table({"a": 0.5, "b": -0.068}, 0.25, "2 x distill mini")
+    assert gate.replace_bars_table("[gate]\nx = 1\n\n[min_spearman]\n\"a\" = 0.1\n\n[no_bar]\n", table) == (
+        "[gate]\nx = 1\n\n" + table + "\n[no_bar]\n")
+    assert '"b" = -0.35  # measured -0.068' in table
+
+
+@NEEDS_BARS
 @pytest.mark.parametrize("metric", sorted(CONFIG["min_spearman"]))
 def test_builtin_metric_keeps_its_bar(metric, gate_frames, capsys):
     bars = CONFIG["min_spearman"]
