@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 
 #: Bump when anything below changes what a cached entry contains.
 SCORING_VERSION = 1
-#: Frame resamples per checkpoint: each costs one call of every metric (measured: 1.4 s for all 14
-#: built-ins on 512 frames x 8 features on 2 shared cores, so 50 cost about a minute per checkpoint).
+#: Frame resamples per checkpoint: each costs one call of every metric (all 14 built-ins on 512
+#: frames x 8 features: 0.39-0.48 s on 2 cores in tests/benchmarks/test_bench_metrics.py, so 50
+#: cost about 20-25 s per checkpoint).
 DEFAULT_BOOTSTRAP = 50
 DEFAULT_ZOO = REPO_ROOT / "baselines" / "zoo"
 
