@@ -101,8 +101,15 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def mass_on(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """float64 (N, F): sum of ``values`` (N, F, P) over the pixels where ``mask`` (N, P) is set."""
-    return np.matmul(values, mask[:, :, None].astype(values.dtype))[..., 0].astype(np.float64)
+    """float64 (N, F): sum of ``values`` (N, F, P) over the pixels where ``mask`` (N, P) is set.
+
+    einsum, not ``values @ mask[..., None]``: that matmul is one tiny multi-threaded OpenBLAS
+    call per frame, whose thread hand-offs stall when the cores are busy. With two training jobs
+    running, ``attribution-mass`` on 512 x 8 maps took 0.40 s so (0.03 s with
+    OPENBLAS_NUM_THREADS=1) and takes 0.03 s with einsum's single-threaded loop; all built-ins
+    together went from 3.1 s to 0.49 s.
+    """
+    return np.einsum("nfp,np->nf", values, mask.astype(values.dtype)).astype(np.float64)
 
 
 def top_k_count(n_pixels: int, share: float) -> int:
