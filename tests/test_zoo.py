@@ -55,19 +55,27 @@ def _distill_zoo() -> list[dict]:
     return metas
 
 
-def _claim(holds: bool, metas: list[dict], measured: str) -> None:
-    """Assert a claim of the issue. The ``mini`` zoo (this machine's first, CPU-budget zoo) is
-    known not to show these effects (docs/training.md); for it a miss is reported as an expected
-    failure with the measured figure, and any better-trained zoo is held to the bar."""
-    if not holds and all(m["preset"] == "mini" for m in metas):
-        pytest.xfail(f"mini zoo: {measured}")
+#: Claims a shipped preset is known to miss, with where the measured shortfall is explained. A
+#: miss listed here is reported as an expected failure with the figure; any other preset, and
+#: any claim not listed, is held to the bar.
+KNOWN_SHORTFALLS: dict[tuple[str, str], str] = {
+    ("mini", "trend"): "docs/training.md#status: the mini students barely learned",
+    ("mini", "gap"): "docs/training.md#status: the mini students barely learned",
+}
+
+
+def _claim(claim: str, holds: bool, metas: list[dict], measured: str) -> None:
+    """Assert one of the issue's claims about the zoo, unless its preset is known to miss it."""
+    presets = {m["preset"] for m in metas}
+    if not holds and len(presets) == 1 and (reason := KNOWN_SHORTFALLS.get((presets.pop(), claim))):
+        pytest.xfail(f"{measured} ({reason})")
     assert holds, measured
 
 
 def test_test_completion_rises_with_level_count():
     metas = _distill_zoo()
     rho = level_trend(metas)
-    _claim(rho >= 0.8, metas, f"Spearman(level count, test completion) = {rho:.2f} < 0.8")
+    _claim("trend", rho >= 0.8, metas, f"Spearman(level count, test completion) = {rho:.2f} < 0.8")
 
 
 def test_train_completion_exceeds_test_completion_at_small_level_counts():
@@ -75,4 +83,5 @@ def test_train_completion_exceeds_test_completion_at_small_level_counts():
     small = [m for m in metas if m["num_levels"] <= 300]
     gaps = {m["name"]: m["train_completion"]["completion_rate"] - m["test_completion"]["completion_rate"]
             for m in small}
-    _claim(all(g > 0.05 for g in gaps.values()), metas, f"train - test completion at L <= 300: {gaps}")
+    shown = ", ".join(f"{name} {100 * g:+.1f}" for name, g in gaps.items())
+    _claim("gap", all(g > 0.05 for g in gaps.values()), metas, f"train - test completion (points) at L <= 300: {shown}; bar +5")
