@@ -76,12 +76,28 @@ def render(metas: list[dict[str, Any]]) -> str:
         lines.append(f"- {method}: {len(group)} checkpoints; Spearman(level count, test completion) = "
                      + ("n/a" if rho is None else f"{rho:.2f}")
                      + ("" if not small else f"; mean train - test completion at L <= 300: {100 * sum(small) / len(small):+.1f} points"))
+    lines += ["", "## By level count (mean over runs)", "", *_level_means(metas)]
     lines += ["", "## Reproducing a checkpoint", "",
               "Each checkpoint's `command`, run from the repository root at its recorded code version "
               "(`git checkout` it first: later changes to the training code, such as the student "
               "initialisation, are not retroactive):", ""]
     lines += [f"- `{m['name']}`: `{m['command']}` (code {m['code_version'][:12]}, {m['hardware']})" for m in metas]
     return "\n".join(lines) + "\n"
+
+
+def _level_means(metas: list[dict[str, Any]]) -> list[str]:
+    """One row per (method, level count): the runs' mean completions and gap, so the diversity
+    effects read down a column."""
+    rows = ["| method | L | runs | levels seen | train completion % | test completion % | gap (points) |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for key in sorted({(m["method"], m["num_levels"]) for m in metas}):
+        runs = [m for m in metas if (m["method"], m["num_levels"]) == key]
+        mean = {split: 100 * sum(m[f"{split}_completion"]["completion_rate"] for m in runs) / len(runs)
+                for split in ("train", "test")}
+        seen = "/".join(sorted({f"{m['distinct_levels_seen']:,}" for m in runs}))
+        rows.append(f"| {key[0]} | {key[1]:,} | {len(runs)} | {seen} | {mean['train']:.1f} | {mean['test']:.1f} "
+                    f"| {mean['train'] - mean['test']:+.1f} |")
+    return rows
 
 
 def write_readme(zoo_dir: Path) -> Path:
