@@ -66,12 +66,17 @@ def _batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
     return order[k * batch_size : (k + 1) * batch_size]
 
 
+def policy_kl(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Mean over frames of KL(teacher || policy), both given as action logits."""
+    return F.kl_div(F.log_softmax(logits, 1), F.log_softmax(teacher_logits, 1), log_target=True, reduction="batchmean")
+
+
 def distill_loss(
     student: ClearCNN, obs: torch.Tensor, teacher_logits: torch.Tensor, teacher_value: torch.Tensor, value_coef: float
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """KL(teacher || student) over actions + value_coef * MSE(value); also returns the parts."""
     logits, value = (out.float() for out in student(obs))
-    kl = F.kl_div(F.log_softmax(logits, 1), F.log_softmax(teacher_logits, 1), log_target=True, reduction="batchmean")
+    kl = policy_kl(logits, teacher_logits)
     mse = F.mse_loss(value, teacher_value)
     agree = (logits.argmax(1) == teacher_logits.argmax(1)).float().mean()
     return kl + value_coef * mse, {"kl": kl.item(), "value_mse": mse.item(), "argmax_agreement": agree.item()}

@@ -19,20 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from baselines.distill import distill_loss
+from baselines.distill import distill_loss, policy_kl
 from baselines.gather import Dataset, load_dataset
 from baselines.nets import init_orthogonal
 from benchmark.models import CONV_LAYERS, ClearCNN, preprocess
 
 INITS = {"default": lambda model: model, "orthogonal": init_orthogonal}
-
-
-def kl_to_teacher(logits: torch.Tensor, teacher_logits: torch.Tensor) -> float:
-    """Mean KL(teacher || model) over frames."""
-    return F.kl_div(F.log_softmax(logits, 1), F.log_softmax(teacher_logits, 1), log_target=True,
-                    reduction="batchmean").item()
 
 
 def main() -> None:
@@ -52,7 +45,7 @@ def main() -> None:
     eval_obs = preprocess(held.obs[: args.eval_frames])
     eval_logits = torch.from_numpy(held.logits[: args.eval_frames])
     average = torch.softmax(torch.from_numpy(held.logits), 1).mean(0).log()
-    print(json.dumps({"teacher_average_policy_kl": round(kl_to_teacher(average.expand_as(eval_logits), eval_logits), 4)}))
+    print(json.dumps({"teacher_average_policy_kl": round(policy_kl(average.expand_as(eval_logits), eval_logits).item(), 4)}))
 
     for name, init in INITS.items():
         torch.manual_seed(args.seed)
@@ -71,7 +64,7 @@ def main() -> None:
             optimizer.step()
             if ((step + 1) * args.batch) % args.every == 0:
                 with torch.no_grad():
-                    kl = kl_to_teacher(student(eval_obs)[0], eval_logits)
+                    kl = policy_kl(student(eval_obs)[0], eval_logits).item()
                 print(json.dumps({"init": name, "samples": (step + 1) * args.batch, "heldout_kl": round(kl, 4)}),
                       flush=True)
 
