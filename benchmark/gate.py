@@ -23,7 +23,7 @@ from benchmark.provenance import REPO_ROOT
 THRESHOLDS = REPO_ROOT / "benchmark" / "gate_thresholds.toml"
 #: Bars are multiples of this, rounded down from measured - margin.
 BAR_STEP = 0.05
-_RECORDED = re.compile(r'^"(?P<name>[^"]+)" = (?P<bar>-?[\d.]+)\s+# measured (?P<measured>-?[\d.]+)\s*$', re.M)
+_RECORDED = re.compile(r'^"(?P<name>[^"]+)" = (?P<bar>-?[\d.]+)\s+# measured (?P<measured>-?[\d.]+)\s*$', re.MULTILINE)
 
 
 def load_config(path: Path = THRESHOLDS) -> dict[str, Any]:
@@ -57,7 +57,10 @@ def measure(config: dict[str, Any], names: list[str], progress: bool = False) ->
     """Spearman with the human judgments for each of ``names`` on the shipped zoo, scored with
     the gate's settings through the code path of ``interpbench check``; and a line saying which
     zoo was measured."""
-    from benchmark.commands.validate import add_validation_arguments, validation_from_args
+    from benchmark.commands.validate import (
+        add_validation_arguments,
+        validation_from_args,
+    )
 
     gate = config["gate"]
     parser = argparse.ArgumentParser()
@@ -91,7 +94,7 @@ def bars_table(measured: dict[str, float], margin: float, zoo: str) -> str:
 
 def replace_bars_table(text: str, table: str) -> str:
     """``text`` (the thresholds file) with its [min_spearman] table (up to a blank line) replaced."""
-    new, count = re.subn(r"^\[min_spearman\]\n(?:[^\n]+\n)*", lambda _: table, text, flags=re.M)
+    new, count = re.subn(r"^\[min_spearman\]\n(?:[^\n]+\n)*", lambda _: table, text, flags=re.MULTILINE)
     if count != 1:
         raise InterpbenchError("the thresholds file has no single [min_spearman] table to replace")
     return new
