@@ -104,10 +104,9 @@ def mass_on(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """float64 (N, F): sum of ``values`` (N, F, P) over the pixels where ``mask`` (N, P) is set.
 
     einsum, not ``values @ mask[..., None]``: that matmul is one tiny multi-threaded OpenBLAS
-    call per frame, whose thread hand-offs stall when the cores are busy. With two training jobs
-    running, ``attribution-mass`` on 512 x 8 maps took 0.40 s so (0.03 s with
-    OPENBLAS_NUM_THREADS=1) and takes 0.03 s with einsum's single-threaded loop; all built-ins
-    together went from 3.1 s to 0.49 s.
+    call per frame, whose thread hand-offs stall when other processes keep the cores busy (a
+    report scored beside a training run was several times slower for it); einsum's
+    single-threaded loop does not care, and on idle cores costs about the same.
     """
     return np.einsum("nfp,np->nf", values, mask.astype(values.dtype)).astype(np.float64)
 
