@@ -9,7 +9,6 @@ still reproduce, so a bar cannot outlive the zoo it was measured on.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import tomllib
@@ -71,8 +70,7 @@ def measure(config: dict[str, Any], names: list[str], progress: bool = False) ->
     if table.errors:
         raise InterpbenchError(f"metrics that failed to score: {table.errors}")
     spearman = validation.leaderboard.set_index("name")["spearman"]
-    kinds = Counter(f"{row.method} {json.loads(Path(row.path).with_suffix('.json').read_text()).get('preset', '?')}"
-                    for row in table.checkpoints.itertuples())
+    kinds = Counter(f"{row.method} {row.preset}" for row in table.checkpoints.itertuples())
     zoo = ", ".join(f"{count} x {kind}" for kind, count in sorted(kinds.items()))
     return {name: float(spearman[name]) for name in names}, zoo
 

@@ -94,7 +94,7 @@ class MetricScores:
 @dataclass
 class ScoreTable:
     """Scores of a zoo. ``checkpoints`` is indexed by name (columns method, num_levels, run,
-    test_completion, path); ``scores[metric][checkpoint]``; ``errors[metric]`` says why a metric
+    preset, test_completion, path); ``scores[metric][checkpoint]``; ``errors[metric]`` says why a metric
     is missing; ``bin_area`` (K,) is the mean object area of each area bin."""
 
     checkpoints: pd.DataFrame
@@ -150,7 +150,8 @@ def read_zoo(zoo_dir: str | Path) -> pd.DataFrame:
         try:
             meta = json.loads(meta_path.read_text())
             rows.append({"name": meta_path.stem, "method": meta["method"], "num_levels": int(meta["num_levels"]),
-                         "run": int(meta["run"]), "test_completion": _completion_rate(meta, "test", meta_path),
+                         "run": int(meta["run"]), "preset": meta.get("preset", ""),
+                         "test_completion": _completion_rate(meta, "test", meta_path),
                          "path": str(weights)})
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InterpbenchError(f"{meta_path}: not a zoo checkpoint description: {exc!r}") from exc
