@@ -93,18 +93,3 @@ def test_shipped_readme_is_generated_from_the_shipped_metadata():
     assert (ZOO_DIR / "README.md").read_text() == render(load_zoo(ZOO_DIR)), (
         "baselines/zoo/README.md is stale: run `interpbench sweep --readme-only`")
 
-
-def test_level_count_table_averages_the_runs():
-    from baselines.report import render
-
-    def meta(levels: int, run: int, train: float, test: float) -> dict:
-        result = {"completion_rate": 0.0, "ci95": [0.0, 1.0], "episodes": 500}
-        return {"name": f"distill-L{levels}-r{run}", "method": "distill", "num_levels": levels, "run": run,
-                "distinct_levels_seen": levels, "samples": 1, "preset": "x", "wall_time_s": 1, "eval_wall_time_s": 1,
-                "train_completion": {**result, "completion_rate": train},
-                "test_completion": {**result, "completion_rate": test},
-                "command": "c", "code_version": "0" * 40, "hardware": "h"}
-
-    text = render([meta(100, 1, 0.7, 0.5), meta(100, 2, 0.6, 0.5), meta(300, 1, 0.5, 0.55)])
-    assert "| distill | 100 | 2 | 100 | 65.0 | 50.0 | +15.0 |" in text
-    assert "| distill | 300 | 1 | 300 | 50.0 | 55.0 | -5.0 |" in text
