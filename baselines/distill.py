@@ -82,6 +82,21 @@ def distill_loss(
     return kl + value_coef * mse, {"kl": kl.item(), "value_mse": mse.item(), "argmax_agreement": agree.item()}
 
 
+def _saved_state(
+    state_path: Path, warm_start: Path | None, config: DistillConfig, log: runtime.JsonlLog
+) -> dict[str, Any] | None:
+    """The run's own saved state, else a usable ``warm_start`` state (marked as such), else None."""
+    settings = config.resume_settings()
+    if (saved := runtime.load_state(state_path, settings)) is not None or warm_start is None:
+        return saved
+    saved = runtime.load_state(warm_start, settings)
+    if saved is None or saved["step"] > config.total_steps():
+        return None  # nothing to start from, or made under a larger budget and past this run's end
+    saved["warm_started_from"] = {"state": str(warm_start), "step": saved["step"]}
+    log.write(warm_started_from=saved["warm_started_from"])
+    return saved
+
+
 def train_student(
     data: Dataset,
     run_dir: Path,
@@ -90,20 +105,30 @@ def train_student(
     seed: int,
     device: torch.device,
     progress: bool = True,
+    warm_start: Path | None = None,
 ) -> tuple[ClearCNN, dict[str, Any]]:
-    """Train (or resume) a student in ``run_dir``; returns it and a summary for the metadata."""
+    """Train (or resume) a student in ``run_dir``; returns it and a summary for the metadata.
+
+    ``warm_start``: the state file of the same run (seed, data, settings) under a smaller budget,
+    used when ``run_dir`` has no state of its own. Minibatches are a function of the step and the
+    learning rate is constant, so continuing it ends exactly where training from scratch would,
+    without redoing the steps both budgets share.
+    """
     state_path = run_dir / "student_state.pt"
     log = runtime.JsonlLog(run_dir / "train_log.jsonl")
     torch.manual_seed(seed)
     student = init_orthogonal(ClearCNN(num_actions=data.logits.shape[1])).to(device)
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
     step, seconds = 0, 0.0
-    if (saved := runtime.load_state(state_path, config.resume_settings())) is not None:
+    total = config.total_steps()
+    saved = _saved_state(state_path, warm_start, config, log)
+    # Kept in every saved state, so the metadata says where the run began however often it resumed.
+    origin = {"warm_started_from": saved["warm_started_from"]} if saved and "warm_started_from" in saved else {}
+    if saved is not None:
         student.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step, seconds = saved["step"], saved["seconds"]
     student.to(memory_format=torch.channels_last).train()
-    total = config.total_steps()
     window: list[dict[str, float]] = []
     started = time.perf_counter()
     bar = tqdm(total=total, initial=step, desc=run_dir.name, unit="step", disable=not progress)
@@ -129,12 +154,13 @@ def train_student(
             window = []
             runtime.save_state(state_path, {
                 "model": student.state_dict(), "optimizer": optimizer.state_dict(),
-                "step": step, "seconds": elapsed,
+                "step": step, "seconds": elapsed, **origin,
             }, config.resume_settings())
     bar.close()
     seconds += time.perf_counter() - started
     return student.eval().to(memory_format=torch.contiguous_format), {
         "samples": total * config.batch_size, "optimizer_steps": total, "train_seconds": round(seconds, 1),
+        **origin,
     }
 
 
@@ -152,4 +178,20 @@ PRESETS: dict[str, DistillConfig] = {
     # samples (docs/training.md, Status).
     "medium": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                             train_samples=768_000, lr=1e-3, bf16=True),
+    # "medium" trained 1.5x longer: its students were still improving at 768,000 samples (training
+    # two on to 1,152,000 lowered their KL 0.23-0.26 -> 0.15-0.19, docs/training.md, Status).
+    # Same data and settings but the budget, so a job continues the medium student of its run
+    # where one exists (zoo.base_preset).
+    "large": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
+                           train_samples=1_152_000, lr=1e-3, bf16=True),
 }
+
+
+def base_preset(name: str) -> str:
+    """The first preset (in definition order) that differs from ``name`` at most in its budget.
+
+    Such presets make the same dataset and the same run up to the smaller budget, so they share
+    the base preset's data and a job may continue the base preset's student of the same run.
+    """
+    settings = PRESETS[name].resume_settings()
+    return next(other for other, config in PRESETS.items() if config.resume_settings() == settings)

@@ -32,7 +32,7 @@ ZOO_DIR = REPO_ROOT / "baselines" / "zoo"
 RUNS_DIR = REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the
 #: split has that many); the tiny preset exists only to test the machinery.
-EVAL_EPISODES: dict[str, int] = {"tiny": 1, "medium": 1000}
+EVAL_EPISODES: dict[str, int] = {"tiny": 1, "medium": 1000, "large": 1000}
 DEFAULT_EVAL_EPISODES = 500
 #: Fixed evaluation seeds: every checkpoint meets the same sequence of levels in each split.
 EVAL_SEED = {"train": 0, "test": 0}
@@ -83,14 +83,19 @@ def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progre
         from baselines.ppo import train_ppo
 
         return train_ppo(job.num_levels, run_dir, config, seed=job.seed, device=device, progress=progress)
-    from baselines.distill import train_student
+    from baselines.distill import base_preset, train_student
     from baselines.gather import gather, load_dataset
 
-    data_dir = runs_dir / job.preset / "data" / f"L{job.num_levels}"
+    # Presets that differ only in budget share the base preset's data and continue its students.
+    base = base_preset(job.preset)
+    data_dir = runs_dir / base / "data" / f"L{job.num_levels}"
+    warm_start = runs_dir / base / job.name / "student_state.pt" if base != job.preset else None
     teacher = load_checkpoint(require_reference_path()).model
     summary = gather(teacher, job.num_levels, data_dir, config.gather, progress=progress)
     model, info = train_student(load_dataset(data_dir), run_dir, config, seed=job.seed, device=device,
-                                progress=progress)
+                                progress=progress, warm_start=warm_start)
+    if "warm_started_from" in info:  # say which preset's run it continued, not a path on this machine
+        info["warm_started_from"] = {"preset": base, "step": info["warm_started_from"]["step"]}
     return model, {
         **info,
         "distinct_levels_seen": summary["distinct_levels"],

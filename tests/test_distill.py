@@ -116,6 +116,35 @@ def test_a_state_saved_under_other_settings_is_refused(dataset_dir, tmp_path):
                               device=torch.device("cpu"), progress=False)
 
 
+def test_a_larger_budget_continues_the_smaller_budgets_run_exactly(dataset_dir, tmp_path):
+    data = load_dataset(dataset_dir)
+    short = distill.DistillConfig(CONFIG, train_samples=32, batch_size=16, lr=1e-3, checkpoint_every=1)
+    long = dataclasses.replace(short, train_samples=64)
+    cpu = torch.device("cpu")
+    scratch, _ = distill.train_student(data, tmp_path / "scratch", long, seed=1, device=cpu, progress=False)
+    distill.train_student(data, tmp_path / "short", short, seed=1, device=cpu, progress=False)
+    warm = tmp_path / "short" / "student_state.pt"
+    continued, info = distill.train_student(data, tmp_path / "long", long, seed=1, device=cpu, progress=False,
+                                            warm_start=warm)
+    assert info["warm_started_from"] == {"state": str(warm), "step": 2}
+    for (name, a), b in zip(scratch.state_dict().items(), continued.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    # Resuming its own state later still says where the run began.
+    _, again = distill.train_student(data, tmp_path / "long", long, seed=1, device=cpu, progress=False)
+    assert again["warm_started_from"] == info["warm_started_from"]
+    # A state from a larger budget has passed this run's end, and is not used.
+    _, fresh = distill.train_student(data, tmp_path / "other", dataclasses.replace(short, train_samples=16), seed=1,
+                                     device=cpu, progress=False, warm_start=warm)
+    assert "warm_started_from" not in fresh
+
+
+def test_presets_differing_only_in_budget_share_a_base():
+    assert distill.base_preset("medium") == "medium"
+    assert distill.base_preset("large") == "medium"
+    assert distill.PRESETS["large"].train_samples > distill.PRESETS["medium"].train_samples
+    assert distill.base_preset("mini") == "mini" and distill.base_preset("tiny") == "tiny"
+
+
 def test_loss_is_zero_for_a_perfect_copy():
     torch.manual_seed(0)
     model = ClearCNN()
@@ -125,3 +154,19 @@ def test_loss_is_zero_for_a_perfect_copy():
         loss, parts = distill.distill_loss(model, obs, logits, value, value_coef=0.1)
     assert loss.item() == pytest.approx(0.0, abs=1e-5)
     assert parts["argmax_agreement"] == 1.0
+
+
+def test_a_zoo_job_under_a_larger_budget_continues_the_base_presets_student(reference_jd, tmp_path, monkeypatch):
+    """End to end through ``run_job``: no second dataset, and the shorter run is continued."""
+    from baselines import zoo
+
+    monkeypatch.setitem(distill.PRESETS, "tiny-long", dataclasses.replace(distill.PRESETS["tiny"], train_samples=128))
+    monkeypatch.setitem(zoo.EVAL_EPISODES, "tiny-long", 1)
+    runs, shipped = tmp_path / "runs", tmp_path / "zoo"
+    zoo.run_job(zoo.Job("distill", 2, 1, "tiny"), zoo_dir=shipped, runs_dir=runs, device="cpu", progress=False)
+    meta = zoo.run_job(zoo.Job("distill", 2, 1, "tiny-long"), zoo_dir=shipped, runs_dir=runs, device="cpu",
+                       progress=False)
+    assert not (runs / "tiny-long" / "data").exists()
+    tiny_steps = distill.PRESETS["tiny"].total_steps()
+    assert meta["warm_started_from"] == {"preset": "tiny", "step": tiny_steps}
+    assert meta["optimizer_steps"] == 128 // 16 > tiny_steps
