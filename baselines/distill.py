@@ -26,6 +26,7 @@ from tqdm import tqdm
 from baselines import runtime
 from baselines.gather import Dataset, GatherConfig
 from baselines.nets import init_orthogonal
+from benchmark.errors import InterpbenchError
 from benchmark.models import ClearCNN, preprocess
 
 
@@ -43,17 +44,45 @@ class DistillConfig:
     # samples/s of float32 on one core of a CPU with bf16 units (scripts/training_speed.py),
     # which is what makes "medium" fit.
     bf16: bool = False
+    # The last ``anneal_samples`` samples decay the learning rate linearly to zero. At a constant
+    # rate the shipped weights are wherever the last noisy steps left them (docs/training.md,
+    # Status: a student lost 16 points of training-level completion while its KL kept falling).
+    anneal_samples: int = 0
 
     def total_steps(self) -> int:
         return -(-self.train_samples // self.batch_size)
+
+    def anneal_start(self) -> int:
+        """The optimizer step where the decay begins (``total_steps()`` when there is none)."""
+        return self.total_steps() - self.anneal_samples // self.batch_size
+
+    def lr_at(self, step: int) -> float:
+        start, total = self.anneal_start(), self.total_steps()
+        return self.lr if step < start else self.lr * (total - step) / (total - start)
+
+    def lr_schedule(self) -> list[int]:
+        """What a saved state records of the schedule: [anneal start, total steps]."""
+        return [self.anneal_start(), self.total_steps()]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def resume_settings(self) -> dict[str, Any]:
         """What a resumed student must share with its saved state: all but the budget (extending
-        it continues the same run, see scripts/distill_curve.py) and the save interval."""
-        return {k: v for k, v in self.as_dict().items() if k not in ("train_samples", "checkpoint_every")}
+        it continues the same run, see scripts/distill_curve.py), the save interval and the anneal
+        (checked step by step instead, see :func:`continues`)."""
+        budget = ("train_samples", "checkpoint_every", "anneal_samples")
+        return {k: v for k, v in self.as_dict().items() if k not in budget}
+
+
+def continues(saved: dict[str, Any], config: DistillConfig) -> bool:
+    """Whether a saved state's steps are the first steps of a run under ``config``: it was made
+    under the same schedule, or every step it took was at the constant rate, as under ``config``."""
+    schedule = saved.get("lr_schedule")  # absent from states of constant-rate presets
+    if schedule == config.lr_schedule():
+        return True
+    constant_until = schedule[0] if schedule else saved["step"]
+    return saved["step"] <= min(constant_until, config.anneal_start())
 
 
 def _batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
@@ -87,11 +116,16 @@ def _saved_state(
 ) -> dict[str, Any] | None:
     """The run's own saved state, else a usable ``warm_start`` state (marked as such), else None."""
     settings = config.resume_settings()
-    if (saved := runtime.load_state(state_path, settings)) is not None or warm_start is None:
+    if (saved := runtime.load_state(state_path, settings)) is not None:
+        if not continues(saved, config):
+            raise InterpbenchError(f"{state_path} took steps under another learning-rate schedule; "
+                                   f"delete {state_path.parent} to train it afresh")
         return saved
+    if warm_start is None:
+        return None
     saved = runtime.load_state(warm_start, settings)
-    if saved is None or saved["step"] > config.total_steps():
-        return None  # nothing to start from, or made under a larger budget and past this run's end
+    if saved is None or saved["step"] > config.total_steps() or not continues(saved, config):
+        return None  # nothing to start from, or a run that has already left this one's path
     saved["warm_started_from"] = {"state": str(warm_start), "step": saved["step"]}
     log.write(warm_started_from=saved["warm_started_from"])
     return saved
@@ -110,9 +144,9 @@ def train_student(
     """Train (or resume) a student in ``run_dir``; returns it and a summary for the metadata.
 
     ``warm_start``: the state file of the same run (seed, data, settings) under a smaller budget,
-    used when ``run_dir`` has no state of its own. Minibatches are a function of the step and the
-    learning rate is constant, so continuing it ends exactly where training from scratch would,
-    without redoing the steps both budgets share.
+    used when ``run_dir`` has no state of its own and its steps are this run's first steps
+    (:func:`continues`). Minibatches are a function of the step, so continuing it ends exactly
+    where training from scratch would, without redoing the steps both budgets share.
     """
     state_path = run_dir / "student_state.pt"
     log = runtime.JsonlLog(run_dir / "train_log.jsonl")
@@ -133,6 +167,8 @@ def train_student(
     started = time.perf_counter()
     bar = tqdm(total=total, initial=step, desc=run_dir.name, unit="step", disable=not progress)
     while step < total:
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr_at(step)
         idx = np.sort(_batch_indices(len(data), config.batch_size, seed, step))  # sorted: faster gather
         obs = preprocess(data.obs[idx]).to(device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, torch.bfloat16, enabled=config.bf16):
@@ -154,7 +190,7 @@ def train_student(
             window = []
             runtime.save_state(state_path, {
                 "model": student.state_dict(), "optimizer": optimizer.state_dict(),
-                "step": step, "seconds": elapsed, **origin,
+                "step": step, "seconds": elapsed, "lr_schedule": config.lr_schedule(), **origin,
             }, config.resume_settings())
     bar.close()
     seconds += time.perf_counter() - started
@@ -178,12 +214,13 @@ PRESETS: dict[str, DistillConfig] = {
     # samples (docs/training.md, Status).
     "medium": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                             train_samples=768_000, lr=1e-3, bf16=True),
-    # "medium" trained 1.5x longer: its students were still improving at 768,000 samples (training
-    # two on to 1,152,000 lowered their KL 0.23-0.26 -> 0.15-0.19, docs/training.md, Status).
-    # Same data and settings but the budget, so a job continues the medium student of its run
-    # where one exists (zoo.base_preset).
+    # "medium" trained 1.5x longer, the extra third annealing the learning rate to zero: its
+    # students were still improving at 768,000 samples (training two on to 1,152,000 lowered their
+    # KL 0.23-0.26 -> 0.15-0.19), and at a constant rate the final weights were noisy
+    # (docs/training.md, Status). Its first 768,000 samples are "medium"'s, so a job continues the
+    # medium student of its run where one exists (base_preset).
     "large": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
-                           train_samples=1_152_000, lr=1e-3, bf16=True),
+                           train_samples=1_152_000, lr=1e-3, bf16=True, anneal_samples=384_000),
 }
 
 

@@ -119,7 +119,7 @@ def test_a_state_saved_under_other_settings_is_refused(dataset_dir, tmp_path):
 def test_a_larger_budget_continues_the_smaller_budgets_run_exactly(dataset_dir, tmp_path):
     data = load_dataset(dataset_dir)
     short = distill.DistillConfig(CONFIG, train_samples=32, batch_size=16, lr=1e-3, checkpoint_every=1)
-    long = dataclasses.replace(short, train_samples=64)
+    long = dataclasses.replace(short, train_samples=64, anneal_samples=32)  # anneals where short ends
     cpu = torch.device("cpu")
     scratch, _ = distill.train_student(data, tmp_path / "scratch", long, seed=1, device=cpu, progress=False)
     distill.train_student(data, tmp_path / "short", short, seed=1, device=cpu, progress=False)
@@ -138,10 +138,37 @@ def test_a_larger_budget_continues_the_smaller_budgets_run_exactly(dataset_dir, 
     assert "warm_started_from" not in fresh
 
 
+def test_the_anneal_decays_the_rate_linearly_to_zero_over_the_last_samples():
+    config = distill.DistillConfig(CONFIG, train_samples=64, batch_size=16, lr=1e-3, anneal_samples=32)
+    assert [config.lr_at(step) for step in range(4)] == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4])
+    assert config.lr_schedule() == [2, 4]
+    constant = dataclasses.replace(config, anneal_samples=0)
+    assert {constant.lr_at(step) for step in range(4)} == {1e-3}
+
+
+def test_only_steps_taken_at_the_same_rates_are_continued(dataset_dir, tmp_path):
+    data = load_dataset(dataset_dir)
+    cpu = torch.device("cpu")
+    annealed = distill.DistillConfig(CONFIG, train_samples=64, batch_size=16, lr=1e-3, checkpoint_every=1,
+                                     anneal_samples=32)
+    distill.train_student(data, tmp_path / "a", annealed, seed=1, device=cpu, progress=False)
+    state = tmp_path / "a" / "student_state.pt"
+    # Its steps 2-3 were annealed: a longer run (still at the constant rate there) must not use them...
+    longer = dataclasses.replace(annealed, train_samples=96)
+    _, info = distill.train_student(data, tmp_path / "b", longer, seed=1, device=cpu, progress=False,
+                                    warm_start=state)
+    assert "warm_started_from" not in info
+    # ...and resuming the run itself under the longer schedule is refused, not silently wrong.
+    with pytest.raises(InterpbenchError, match="another learning-rate schedule"):
+        distill.train_student(data, tmp_path / "a", longer, seed=1, device=cpu, progress=False)
+
+
 def test_presets_differing_only_in_budget_share_a_base():
     assert distill.base_preset("medium") == "medium"
     assert distill.base_preset("large") == "medium"
-    assert distill.PRESETS["large"].train_samples > distill.PRESETS["medium"].train_samples
+    medium, large = distill.PRESETS["medium"], distill.PRESETS["large"]
+    assert large.train_samples > medium.train_samples
+    assert large.anneal_start() == medium.total_steps()  # medium's students are large's first steps
     assert distill.base_preset("mini") == "mini" and distill.base_preset("tiny") == "tiny"
 
 
