@@ -42,7 +42,8 @@ def main() -> None:
     torch.set_num_threads(1)
     data = load_dataset(args.data)
     levels = {"train": training_levels(data.summary["num_levels"]), "test": heldout_levels()}
-    base = dataclasses.replace(PRESETS[args.preset], lr=args.lr)
+    # At a constant rate, so that every point lies on one run (an anneal would end each budget apart).
+    base = dataclasses.replace(PRESETS[args.preset], lr=args.lr, anneal_samples=0)
     log = args.run_dir / "curve.jsonl"
     done = len(log.read_text().splitlines()) if log.exists() else 0
     for point in range(done + 1, args.points + 1):
