@@ -81,8 +81,17 @@ def render(metas: list[dict[str, Any]]) -> str:
               "Each checkpoint's `command`, run from the repository root at its recorded code version "
               "(`git checkout` it first: later changes to the training code, such as the student "
               "initialisation, are not retroactive):", ""]
-    lines += [f"- `{m['name']}`: `{m['command']}` (code {m['code_version'][:12]}, {m['hardware']})" for m in metas]
+    lines += [f"- `{m['name']}`: `{m['command']}` (code {m['code_version'][:12]}, {m['hardware']}){_origin(m)}"
+              for m in metas]
     return "\n".join(lines) + "\n"
+
+
+def _origin(meta: dict[str, Any]) -> str:
+    """Where a student that continued a smaller budget's run began (docs/training.md, Budgets)."""
+    if (start := meta.get("warm_started_from")) is None:
+        return ""
+    return (f"; continued the `{start['preset']}` student of the same run from step {start['step']:,}, "
+            "equivalent to the command from scratch (docs/training.md#budgets)")
 
 
 def _level_means(metas: list[dict[str, Any]]) -> list[str]:

@@ -49,7 +49,7 @@ def test_tiny_sweep_on_a_local_ray_instance(tmp_path):
     assert (runs / "tiny" / "ppo-L2-r1" / "ppo_state.pt").exists()  # the worker's resumable state
 
 
-def test_level_count_table_averages_the_runs():
+def test_readme_averages_the_runs_and_says_where_a_continued_student_began():
     from baselines.report import render
 
     def meta(levels: int, run: int, train: float, test: float) -> dict:
@@ -60,6 +60,9 @@ def test_level_count_table_averages_the_runs():
                 "test_completion": {**result, "completion_rate": test},
                 "command": "c", "code_version": "0" * 40, "hardware": "h"}
 
-    text = render([meta(100, 1, 0.7, 0.5), meta(100, 2, 0.6, 0.5), meta(300, 1, 0.5, 0.55)])
+    continued = {**meta(300, 1, 0.5, 0.55), "warm_started_from": {"preset": "medium", "step": 6000}}
+    text = render([meta(100, 1, 0.7, 0.5), meta(100, 2, 0.6, 0.5), continued])
     assert "| distill | 100 | 2 | 100 | 65.0 | 50.0 | +15.0 |" in text
     assert "| distill | 300 | 1 | 300 | 50.0 | 55.0 | -5.0 |" in text
+    assert "(code 000000000000, h)\n" in text  # run from scratch: no origin
+    assert "continued the `medium` student of the same run from step 6,000" in text
