@@ -1,7 +1,8 @@
 """One zoo checkpoint from start to finish: train (resumably), measure completion, ship.
 
 A job is (method, level count, run, preset). Its working files live under
-``runs/<preset>/<name>/``, the shipped checkpoint at ``<zoo>/<name>.safetensors`` + ``.json``
+``runs/<preset>/<name>/`` (a distillation dataset under ``runs/<base preset>/data/``, see
+``distill.base_preset``), the shipped checkpoint at ``<zoo>/<name>.safetensors`` + ``.json``
 (``name`` = ``<method>-L<levels>-r<run>``). Every stage keeps its result on disk (dataset shards,
 training state, each completion measurement), so running a job again after an interruption
 redoes only what was not finished, and running a finished job is a no-op.
