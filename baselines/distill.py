@@ -77,7 +77,8 @@ class DistillConfig:
 
 def continues(saved: dict[str, Any], config: DistillConfig) -> bool:
     """Whether a saved state's steps are the first steps of a run under ``config``: it was made
-    under the same schedule, or every step it took was at the constant rate, as under ``config``."""
+    under the same schedule, or every step it took was at the constant rate, as under ``config``
+    (so never past ``config``'s end, where its anneal, if any, has begun)."""
     schedule = saved.get("lr_schedule")  # absent from states of constant-rate presets
     if schedule == config.lr_schedule():
         return True
@@ -118,14 +119,14 @@ def _saved_state(
     settings = config.resume_settings()
     if (saved := runtime.load_state(state_path, settings)) is not None:
         if not continues(saved, config):
-            raise InterpbenchError(f"{state_path} took steps under another learning-rate schedule; "
-                                   f"delete {state_path.parent} to train it afresh")
+            raise InterpbenchError(f"{state_path} took steps this run would not (another learning-rate schedule, "
+                                   f"or past its end); delete {state_path.parent} to train it afresh")
         return saved
     if warm_start is None:
         return None
     saved = runtime.load_state(warm_start, settings)
-    if saved is None or saved["step"] > config.total_steps() or not continues(saved, config):
-        return None  # nothing to start from, or a run that has already left this one's path
+    if saved is None or not continues(saved, config):
+        return None  # nothing to start from, or a run that has left this one's path (or passed its end)
     saved["warm_started_from"] = {"state": str(warm_start), "step": saved["step"]}
     log.write(warm_started_from=saved["warm_started_from"])
     return saved
