@@ -206,8 +206,8 @@ PRESETS: dict[str, DistillConfig] = {
     "tiny": DistillConfig(GatherConfig(steps=256, frames=64, shards=2, num_envs=8), train_samples=64,
                           batch_size=16, checkpoint_every=2),
     # The first zoo: all 14 students, data gathering and 500+500-episode evaluations within about
-    # 90 minutes of a 2-core machine shared with other work (docs/training.md). Its shipped
-    # students predate orthogonal initialisation (see baselines/nets.py and their code_version).
+    # 90 minutes of a 2-core machine shared with other work (docs/training.md). Too little to show
+    # the study's effects; now for trying the pipeline in minutes.
     "mini": DistillConfig(GatherConfig(steps=49_152, frames=10_240, shards=4), train_samples=20_480),
     # The zoo after "mini": bfloat16 play and training, 8x the teacher steps of "mini" (~4,300
     # episodes, so up to ~4,600 distinct levels at L = 100,000), 4x its frames, 37.5x its
@@ -219,7 +219,7 @@ PRESETS: dict[str, DistillConfig] = {
     # students were still improving at 768,000 samples (training two on to 1,152,000 lowered their
     # KL 0.23-0.26 -> 0.15-0.19), and at a constant rate the final weights were noisy
     # (docs/training.md, Status). Its first 768,000 samples are "medium"'s, so a job continues the
-    # medium student of its run where one exists (base_preset).
+    # medium student of its run where one exists (base_preset). The shipped zoo's preset.
     "large": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                            train_samples=1_152_000, lr=1e-3, bf16=True, anneal_samples=384_000),
 }

@@ -28,7 +28,7 @@ from benchmark.provenance import REPO_ROOT, code_version
 
 METHODS = ("ppo", "distill")
 #: The budget a method trains with unless told otherwise (presets live in each method's module).
-DEFAULT_PRESET = {"ppo": "reference", "distill": "mini"}
+DEFAULT_PRESET = {"ppo": "reference", "distill": "large"}
 ZOO_DIR = REPO_ROOT / "baselines" / "zoo"
 RUNS_DIR = REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the

@@ -1,6 +1,6 @@
 """The shipped zoo: every checkpoint loads, says how it was made, and plays; the sweep's claims.
 
-Skips (saying why) while the zoo is still being trained; see baselines/zoo/README.md.
+Skips (saying why) where the zoo is absent or incomplete; see baselines/zoo/README.md.
 """
 
 from __future__ import annotations
@@ -55,27 +55,10 @@ def _distill_zoo() -> list[dict]:
     return metas
 
 
-#: Claims a shipped preset is known to miss, with where the measured shortfall is explained. A
-#: miss listed here is reported as an expected failure with the figure; any other preset, and
-#: any claim not listed, is held to the bar.
-KNOWN_SHORTFALLS: dict[tuple[str, str], str] = {
-    ("mini", "trend"): "docs/training.md#status: the mini students barely learned",
-    ("mini", "gap"): "docs/training.md#status: the mini students barely learned",
-}
-
-
-def _claim(claim: str, holds: bool, metas: list[dict], measured: str) -> None:
-    """Assert one of the issue's claims about the zoo, unless its preset is known to miss it."""
-    presets = {m["preset"] for m in metas}
-    if not holds and len(presets) == 1 and (reason := KNOWN_SHORTFALLS.get((presets.pop(), claim))):
-        pytest.xfail(f"{measured} ({reason})")
-    assert holds, measured
-
-
 def test_test_completion_rises_with_level_count():
     metas = _distill_zoo()
     rho = level_trend(metas)
-    _claim("trend", rho >= 0.8, metas, f"Spearman(level count, test completion) = {rho:.2f} < 0.8")
+    assert rho >= 0.8, f"Spearman(level count, test completion) = {rho:.2f} < 0.8"
 
 
 def test_train_completion_exceeds_test_completion_at_small_level_counts():
@@ -84,7 +67,7 @@ def test_train_completion_exceeds_test_completion_at_small_level_counts():
     gaps = {m["name"]: m["train_completion"]["completion_rate"] - m["test_completion"]["completion_rate"]
             for m in small}
     shown = ", ".join(f"{name} {100 * g:+.1f}" for name, g in gaps.items())
-    _claim("gap", all(g > 0.05 for g in gaps.values()), metas, f"train - test completion (points) at L <= 300: {shown}; bar +5")
+    assert all(g > 0.05 for g in gaps.values()), f"train - test completion (points) at L <= 300: {shown}; bar +5"
 
 
 def test_shipped_readme_is_generated_from_the_shipped_metadata():

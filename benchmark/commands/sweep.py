@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from benchmark.env import LEVEL_COUNTS
 
     parser.add_argument("--method", choices=("ppo", "distill"), default="distill")
-    parser.add_argument("--preset", default=None, help="budget preset (default: mini for distill, the shipped zoo; reference for ppo)")
+    parser.add_argument("--preset", default=None, help="budget preset (default: large for distill, the shipped zoo; reference for ppo)")
     parser.add_argument("--levels", type=_ints, default=LEVEL_COUNTS,
                         help="comma-separated level counts (default: the study's seven)")
     parser.add_argument("--runs", type=_ints, default=(1, 2), help="comma-separated run numbers (default 1,2)")

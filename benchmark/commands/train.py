@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--levels", type=int, required=True, help="number of training levels L (seeds [0, L))")
     parser.add_argument("--run", type=int, default=1, help="run number; also the seed")
     parser.add_argument("--preset", default=None,
-                        help="budget: distill tiny|mini|medium (default mini, the shipped zoo), ppo "
+                        help="budget: distill tiny|mini|medium|large (default large, the shipped zoo), ppo "
                              "tiny|reference (default reference); see docs/training.md")
     parser.add_argument("--zoo", type=Path, default=None, help="where the checkpoint goes (default baselines/zoo)")
     parser.add_argument("--runs-dir", type=Path, default=None, help="working files (default runs/)")
