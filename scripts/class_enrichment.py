@@ -1,9 +1,10 @@
 """Where attribution lands, per object class: enrichment over area for every checkpoint of a zoo.
 
-Prints, per checkpoint (and the published agent, where it is found), each class's share of
-attribution divided by its share of the screen (`benchmark.enrichment`), on the leaderboard's
-frames and attributions (both cached, so after `make report` this takes seconds), then the
-same with every frame's masks mirrored left-right as the control. Deterministic.
+Prints each class's share of the screen, then, per checkpoint (and the published agent, where
+it is found), each class's share of attribution divided by its share of the screen
+(`benchmark.enrichment`), on the leaderboard's frames and attributions (both cached, so after
+`make report` this takes seconds), then the same with every frame's masks mirrored left-right
+as the control. Deterministic.
 
     python scripts/class_enrichment.py                       # the shipped zoo + the published agent
     python scripts/class_enrichment.py --zoo runs/zoo-large --csv enrichment.csv
@@ -50,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(rows)
     if args.csv:
         atomic.write_text(args.csv, table.to_csv(index=False))
+    area = pd.Series(frames.masks.mean(axis=(0, 2, 3)), index=list(frames.classes))
+    print("share of the screen per class (mean over frames)\n")
+    print(area[area > 0].to_string(float_format="{:.4f}".format))
+    order = table.drop_duplicates("checkpoint").set_index("checkpoint")["num_levels"].sort_values(na_position="last")
     for which in ("own", "mirrored"):
         wide = table[table["masks"] == which].pivot(index="checkpoint", columns="class", values="enrichment")
-        order = table.drop_duplicates("checkpoint").set_index("checkpoint")["num_levels"]
-        wide = wide.loc[order.sort_values(na_position="last").index, list(frames.classes)].dropna(axis=1, how="all")
+        wide = wide.loc[order.index, list(frames.classes)].dropna(axis=1, how="all")
         print(f"\nattribution share / area share, {which} masks\n")
         print(wide.to_string(float_format="{:.2f}".format))
     return 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.frameset import MASK_CLASSES
 from benchmark.provenance import REPO_ROOT
 from metrics import registry
-from benchmark.frameset import MASK_CLASSES
 from metrics.testing import make_attribution, make_frames
 
 PLUGIN = REPO_ROOT / "examples" / "no_walls.py"
