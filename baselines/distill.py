@@ -2,7 +2,7 @@
 
 This is the CPU-feasible way to make a level-count sweep: PPO needs tens of millions of steps per
 model, while a student needs only the teacher's outputs on frames from its L levels (see
-``baselines.gather``). Policy is matched by KL(teacher || student), value by MSE on the teacher's
+``interpbench.baselines.gather``). Policy is matched by KL(teacher || student), value by MSE on the teacher's
 value. Every student processes the same number of samples whatever L is, so level count is the
 only thing that differs between them.
 
@@ -20,14 +20,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from interpbench.agents.models import ClearCNN, preprocess
+from interpbench.baselines import runtime
+from interpbench.baselines.gather import Dataset, GatherConfig
+from interpbench.baselines.nets import init_orthogonal
+from interpbench.infra.errors import InterpbenchError
 from torch.nn import functional as F
 from tqdm import tqdm
-
-from baselines import runtime
-from baselines.gather import Dataset, GatherConfig
-from baselines.nets import init_orthogonal
-from benchmark.errors import InterpbenchError
-from benchmark.models import ClearCNN, preprocess
 
 
 @dataclass(frozen=True)

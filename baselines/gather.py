@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from interpbench.agents.models import ClearCNN, preprocess
+from interpbench.baselines import runtime
+from interpbench.game.env import make_env, training_levels
+from interpbench.infra import atomic
 from tqdm import tqdm
-
-from baselines import runtime
-from benchmark import atomic
-from benchmark.env import training_levels, make_env
-from benchmark.models import ClearCNN, preprocess
 
 
 @dataclass(frozen=True)

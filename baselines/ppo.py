@@ -21,14 +21,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from interpbench.agents.models import ClearCNN, preprocess
+from interpbench.baselines import runtime
+from interpbench.baselines.nets import init_orthogonal
+from interpbench.game.env import heldout_levels, make_env, training_levels
 from torch import nn
 from torch.distributions import Categorical
 from tqdm import tqdm
-
-from baselines import runtime
-from baselines.nets import init_orthogonal
-from benchmark.env import heldout_levels, make_env, training_levels
-from benchmark.models import ClearCNN, preprocess
 
 
 @dataclass(frozen=True)
@@ -125,8 +124,8 @@ def train_ppo(
     progress: bool = True,
 ) -> tuple[ClearCNN, dict[str, Any]]:
     """Train (or resume) a PPO agent on training levels [0, num_levels); returns it and a summary."""
-    from benchmark.policies import ModelPolicy
-    from benchmark.rollout import evaluate_completion
+    from interpbench.agents.policies import ModelPolicy
+    from interpbench.agents.rollout import evaluate_completion
 
     state_path = run_dir / "ppo_state.pt"
     log = runtime.JsonlLog(run_dir / "train_log.jsonl")

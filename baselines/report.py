@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark import atomic
+from interpbench.infra import atomic
 
 HEADER = """# The checkpoint zoo
 

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from benchmark import atomic
-from benchmark.errors import InterpbenchError
+from interpbench.infra import atomic
+from interpbench.infra.errors import InterpbenchError
 
 
 def select_device(spec: str = "auto") -> torch.device:

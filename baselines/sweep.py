@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from interpbench.baselines.zoo import Job, finished_meta
+from interpbench.game.env import LEVEL_COUNTS
+from interpbench.infra import atomic
+from interpbench.infra.errors import InterpbenchError
 from tqdm import tqdm
-
-from baselines.zoo import Job, finished_meta
-from benchmark import atomic
-from benchmark.env import LEVEL_COUNTS
-from benchmark.errors import InterpbenchError
 
 
 def plan(method: str, preset: str, level_counts: tuple[int, ...] = LEVEL_COUNTS, runs: tuple[int, ...] = (1, 2)) -> list[Job]:
@@ -33,7 +32,7 @@ def plan(method: str, preset: str, level_counts: tuple[int, ...] = LEVEL_COUNTS,
 
 def _train_command(job: Job, zoo_dir: Path, runs_dir: Path, device: str) -> list[str]:
     return [
-        sys.executable, "-m", "benchmark.cli", "train", "--method", job.method, "--levels", str(job.num_levels),
+        sys.executable, "-m", "interpbench.cli.main", "train", "--method", job.method, "--levels", str(job.num_levels),
         "--run", str(job.run), "--preset", job.preset, "--zoo", str(zoo_dir), "--runs-dir", str(runs_dir),
         "--device", device, "--threads", "1", "--no-progress",
     ]
@@ -61,8 +60,7 @@ def run_local(jobs: list[Job], *, zoo_dir: Path, runs_dir: Path, parallel: int, 
 def _ray_job(job: Job, runs_dir: str, device: str) -> tuple[str, bytes, bytes]:
     """Body of a Ray task: train on the worker, return the checkpoint's two files as bytes."""
     import torch
-
-    from baselines.zoo import run_job
+    from interpbench.baselines.zoo import run_job
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as staging:

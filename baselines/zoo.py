@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from baselines import runtime
-from benchmark import atomic
-from benchmark.env import heldout_levels, training_levels
-from benchmark.errors import InterpbenchError
-from benchmark.models import ClearCNN, save_checkpoint
-from benchmark.provenance import REPO_ROOT, code_version
+from interpbench.agents.models import ClearCNN, save_checkpoint
+from interpbench.baselines import runtime
+from interpbench.game.env import heldout_levels, training_levels
+from interpbench.infra import atomic
+from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.provenance import REPO_ROOT, code_version
 
 METHODS = ("ppo", "distill")
 #: The budget a method trains with unless told otherwise (presets live in each method's module).
@@ -68,7 +67,7 @@ class Job:
 
 def config_for(job: Job) -> Any:
     """The preset's config object for the job's method."""
-    presets = importlib.import_module(f"baselines.{job.method}").PRESETS
+    presets = importlib.import_module(f"interpbench.baselines.{job.method}").PRESETS
     if job.preset not in presets:
         raise InterpbenchError(f"unknown {job.method} preset {job.preset!r}; expected one of {sorted(presets)}")
     return presets[job.preset]
@@ -76,16 +75,16 @@ def config_for(job: Job) -> Any:
 
 def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progress: bool) -> tuple[ClearCNN, dict]:
     """Dispatch to the method; returns the model and method-specific metadata."""
-    from benchmark.models import load_checkpoint
-    from benchmark.reference import require_reference_path
+    from interpbench.agents.models import load_checkpoint
+    from interpbench.agents.reference import require_reference_path
 
     config = config_for(job)
     if job.method == "ppo":
-        from baselines.ppo import train_ppo
+        from interpbench.baselines.ppo import train_ppo
 
         return train_ppo(job.num_levels, run_dir, config, seed=job.seed, device=device, progress=progress)
-    from baselines.distill import base_preset, train_student
-    from baselines.gather import gather, load_dataset
+    from interpbench.baselines.distill import base_preset, train_student
+    from interpbench.baselines.gather import gather, load_dataset
 
     # Presets that differ only in budget share the base preset's data and continue its students.
     base = base_preset(job.preset)
@@ -107,8 +106,8 @@ def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progre
 
 def _completion(model: ClearCNN, job: Job, split: str, run_dir: Path, progress: bool) -> dict[str, Any]:
     """Completion on the job's training levels or on held-out levels, cached in the run dir."""
-    from benchmark.policies import ModelPolicy
-    from benchmark.rollout import evaluate_completion
+    from interpbench.agents.policies import ModelPolicy
+    from interpbench.agents.rollout import evaluate_completion
 
     path = run_dir / f"eval-{split}.json"
     if path.exists():

@@ -11,10 +11,13 @@ from a plugin, with no edit to the repository:
 
 from __future__ import annotations
 
-from metrics.attribution_mass import AttributionMass
-from metrics.chance_corrected import ChanceCorrectedMass, ChanceCorrectedOverlap
-from metrics.raw_overlap import RawOverlap
-from metrics.registry import register
+from interpbench.metrics.attribution_mass import AttributionMass
+from interpbench.metrics.chance_corrected import (
+    ChanceCorrectedMass,
+    ChanceCorrectedOverlap,
+)
+from interpbench.metrics.raw_overlap import RawOverlap
+from interpbench.metrics.registry import register
 
 #: Every CoinRun mask class but background, walls and the velocity panel.
 SMALL_OBJECTS = ("agent", "coin", "enemy", "saw", "lava", "crate")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.maps import ratio
-from metrics.overlap import OverlapMetric
-from metrics.registry import register
+from interpbench.metrics.maps import ratio
+from interpbench.metrics.overlap import OverlapMetric
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 @register("area-normalized")

@@ -6,14 +6,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.base import BaseMetric
-from metrics.maps import Sign, check_sign, flat_maps, mass_on, object_mask, ratio
-from metrics.registry import register
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import (
+    Sign,
+    check_sign,
+    flat_maps,
+    mass_on,
+    object_mask,
+    ratio,
+)
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 def mass_parts(values: np.ndarray, objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

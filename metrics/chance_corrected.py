@@ -15,16 +15,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.attribution_mass import mass_parts
-from metrics.base import BaseMetric
-from metrics.maps import flat_maps, object_area_share, object_mask, ratio
-from metrics.overlap import OverlapMetric
-from metrics.registry import register
+from interpbench.metrics.attribution_mass import mass_parts
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import flat_maps, object_area_share, object_mask, ratio
+from interpbench.metrics.overlap import OverlapMetric
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 def chance_corrected(observed: np.ndarray, chance: np.ndarray, best: np.ndarray) -> np.ndarray:
@@ -37,7 +36,7 @@ def chance_corrected(observed: np.ndarray, chance: np.ndarray, best: np.ndarray)
 class ChanceCorrectedOverlap(OverlapMetric):
     """Overlap of present attribution with objects beyond random placement; 0 chance, 1 perfect.
 
-    With A the present pixels (``metrics.overlap``), S the objects and P pixels: o = |A ∩ S|,
+    With A the present pixels (``interpbench.metrics.overlap``), S the objects and P pixels: o = |A ∩ S|,
     e = |A| |S| / P (expected intersection of |A| uniformly placed pixels), b = min(|A|, |S|).
     Corrects both ``raw-overlap`` and ``area-normalized``: their area factors cancel.
     """

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.base import BaseMetric
-from metrics.maps import flat_maps, object_classes, ratio
-from metrics.registry import register
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import flat_maps, object_classes, ratio
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 @register("object-consistency")

@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.base import BaseMetric
-from metrics.maps import flat_maps, memoised, object_mask
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import flat_maps, memoised, object_mask
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 def present(attr: AttributionSet, threshold: float) -> np.ndarray:

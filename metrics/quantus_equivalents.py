@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from metrics.attribution_mass import AttributionMass
-from metrics.maps import Sign
-from metrics.registry import register
-from metrics.thresholded_saliency import ThresholdedSaliency
+from interpbench.metrics.attribution_mass import AttributionMass
+from interpbench.metrics.maps import Sign
+from interpbench.metrics.registry import register
+from interpbench.metrics.thresholded_saliency import ThresholdedSaliency
 
 #: Our name -> the Quantus 0.6.0 class that computes the same per-map quantity.
 QUANTUS_CLASSES: dict[str, str] = {

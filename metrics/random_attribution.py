@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.attribution_mass import mass_parts
-from metrics.base import BaseMetric
-from metrics.maps import object_mask, ratio
-from metrics.registry import register
+from interpbench.metrics.attribution_mass import mass_parts
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import object_mask, ratio
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 @register("random-attribution")

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.overlap import OverlapMetric
-from metrics.registry import register
+from interpbench.metrics.overlap import OverlapMetric
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 @register("raw-overlap")
 class RawOverlap(OverlapMetric):
     """Share of all image pixels where the feature's attribution is present and an object is.
 
-    score_f = sum_n |A_nf ∩ S_n| / (N * P), with A the present pixels (``metrics.overlap``), S the
+    score_f = sum_n |A_nf ∩ S_n| / (N * P), with A the present pixels (``interpbench.metrics.overlap``), S the
     object mask and P = 64 * 64. Unnormalized on purpose: it grows with attribution area and
     object area, which is what the normalized variants correct for.
     """

@@ -1,7 +1,7 @@
 """Gaussian effective-receptive-field weights over a layer's analytic receptive field.
 
 The analytic field travels in ``AttributionSet.geometry`` (composed layer by layer in
-``benchmark.geometry.compose``; for the clear CNN's layer 2b: size 24, stride 2, offset 0.5, so
+``interpbench.attribution.geometry.compose``; for the clear CNN's layer 2b: size 24, stride 2, offset 0.5, so
 unit (i, j) looks at a 24 x 24 window centred between pixels 2i and 2i+1).
 
 Luo et al. (2016) found that a unit's *effective* receptive field is roughly Gaussian and much
@@ -12,8 +12,7 @@ cut off at the analytic field's edge.
 from __future__ import annotations
 
 import numpy as np
-
-from benchmark.attribution_set import LayerGeometry
+from interpbench.data.attribution_set import LayerGeometry
 
 
 def unit_weights(geometry: LayerGeometry, n_units: int, n_pixels: int, sigma_fraction: float = 0.25) -> np.ndarray:

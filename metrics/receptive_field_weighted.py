@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.base import BaseMetric
-from metrics.maps import object_mask, ratio
-from metrics.receptive_field import unit_weights
-from metrics.registry import register
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import object_mask, ratio
+from interpbench.metrics.receptive_field import unit_weights
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 @register("receptive-field-weighted")
@@ -22,7 +21,7 @@ class ReceptiveFieldWeighted(BaseMetric):
     """Share of hidden-unit attribution on objects, each unit spread over its receptive field.
 
     With h = max(attr.hidden, 0) (N, F, h, w), W the (64, units) Gaussian-weighted analytic
-    receptive-field spread of ``attr.geometry`` (``metrics.receptive_field.unit_weights``) and S_n
+    receptive-field spread of ``attr.geometry`` (``interpbench.metrics.receptive_field.unit_weights``) and S_n
     the object mask, the input-resolution mass is W h W^T; its share on objects, pooled over frames:
 
         score_f = sum_n <h[n, f], W^T S_n W> / sum_n sum h[n, f]

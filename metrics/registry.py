@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
-from metrics.base import Metric, MetricError
+from interpbench.metrics.base import Metric, MetricError
 
 ENTRY_POINT_GROUP = "interpbench.metrics"
 BUILTIN_MODULES: tuple[str, ...] = (
-    "metrics.raw_overlap",
-    "metrics.area_normalized",
-    "metrics.receptive_field_weighted",
-    "metrics.thresholded_saliency",
-    "metrics.attribution_mass",
-    "metrics.chance_corrected",
-    "metrics.object_consistency",
-    "metrics.random_attribution",
-    "metrics.mask_area_prior",
-    "metrics.quantus_equivalents",
+    "interpbench.metrics.raw_overlap",
+    "interpbench.metrics.area_normalized",
+    "interpbench.metrics.receptive_field_weighted",
+    "interpbench.metrics.thresholded_saliency",
+    "interpbench.metrics.attribution_mass",
+    "interpbench.metrics.chance_corrected",
+    "interpbench.metrics.object_consistency",
+    "interpbench.metrics.random_attribution",
+    "interpbench.metrics.mask_area_prior",
+    "interpbench.metrics.quantus_equivalents",
 )
 
 

@@ -10,13 +10,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.base import MetricError, checked_scores
-from metrics.registry import available, get
+from interpbench.metrics.base import MetricError, checked_scores
+from interpbench.metrics.registry import available, get
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 def score_all(

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from string import Template
 
-from benchmark import atomic
-from metrics.base import MetricError
-from metrics.registry import NAME_PATTERN
+from interpbench.infra import atomic
+from interpbench.metrics.base import MetricError
+from interpbench.metrics.registry import NAME_PATTERN
 
 MODULE = Template('''"""``$name``: an interpbench metric plugin.
 
@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrics.base import BaseMetric
-from metrics.maps import flat_maps, mass_on, object_mask, ratio
-from metrics.registry import register
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import flat_maps, mass_on, object_mask, ratio
+from interpbench.metrics.registry import register
 
 
 @register("$name")
@@ -55,9 +55,9 @@ from pathlib import Path
 
 import numpy as np
 
-from metrics.base import checked_scores
-from metrics.registry import get, load_plugin_file
-from metrics.testing import make_attribution, make_frames
+from interpbench.metrics.base import checked_scores
+from interpbench.metrics.registry import get, load_plugin_file
+from interpbench.metrics.testing import make_attribution, make_frames
 
 PLUGIN = Path(__file__).with_name("$module.py")
 

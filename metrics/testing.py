@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from interpbench.data.attribution_set import AttributionSet, LayerGeometry
+from interpbench.data.frameset import MASK_CLASSES, FrameSet
+from interpbench.metrics.maps import object_mask
 
-from benchmark.attribution_set import AttributionSet, LayerGeometry
-from benchmark.frameset import MASK_CLASSES, FrameSet
-from metrics.maps import object_mask
-
-#: Receptive field of the clear CNN's layer 2b (``benchmark.geometry.clear_cnn_geometry("2b")``, which imports torch).
+#: Receptive field of the clear CNN's layer 2b (``interpbench.attribution.geometry.clear_cnn_geometry("2b")``, which imports torch).
 CLEAR_CNN_2B = LayerGeometry(size=24, stride=2, offset=0.5)
 
 
@@ -31,7 +30,7 @@ def make_frames(labels: np.ndarray, classes: Sequence[str] = MASK_CLASSES) -> Fr
         classes=classes,
         level_seeds=np.arange(n, dtype=np.int64),
         states=[b"test"] * n,
-        provenance={"made_by": "metrics.testing"},
+        provenance={"made_by": "interpbench.metrics.testing"},
     )
 
 

@@ -6,14 +6,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from metrics.base import BaseMetric
-from metrics.maps import Sign, check_sign, flat_maps, object_mask, top_k_count, top_k_hits
-from metrics.registry import register
+from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.maps import (
+    Sign,
+    check_sign,
+    flat_maps,
+    object_mask,
+    top_k_count,
+    top_k_hits,
+)
+from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from benchmark.attribution_set import AttributionSet
-    from benchmark.frameset import FrameSet
+    from interpbench.data.attribution_set import AttributionSet
+    from interpbench.data.frameset import FrameSet
 
 
 @register("thresholded-saliency")
@@ -22,7 +28,7 @@ class ThresholdedSaliency(BaseMetric):
 
     With k = ceil(q * P) (205 of 4096 pixels at q = 5%) and T_k the k pixels of largest positive
     attribution max(a, 0): score_f = mean_n |T_k(n, f) ∩ S_n| / k. Pixels tied at the k-th value
-    share the remaining places (``metrics.maps.top_k_hits``), so a silent frame scores the mask's
+    share the remaining places (``interpbench.metrics.maps.top_k_hits``), so a silent frame scores the mask's
     area share rather than an arbitrary 0 or 1. ``k`` fixes the count instead of ``share``.
     """
 

@@ -2,7 +2,7 @@
 
 Prints each class's share of the screen, then, per checkpoint (and the published agent, where
 it is found), each class's share of attribution divided by its share of the screen
-(`benchmark.enrichment`), on the leaderboard's frames and attributions (both cached, so after
+(`interpbench.attribution.enrichment`), on the leaderboard's frames and attributions (both cached, so after
 `make report` this takes seconds), then the same with every frame's masks mirrored left-right
 as the control. Deterministic.
 
@@ -17,14 +17,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from interpbench.agents.reference import reference_path
+from interpbench.attribution.attribute import attribute_checkpoint
+from interpbench.attribution.enrichment import enrichment_table
+from interpbench.infra import atomic
+from interpbench.infra.errors import InterpbenchError
+from interpbench.scoring.scorer import DEFAULT_ZOO, load_or_build_frames, read_zoo
 from tqdm import tqdm
-
-from benchmark import atomic
-from benchmark.attribution import attribute_checkpoint
-from benchmark.enrichment import enrichment_table
-from benchmark.errors import InterpbenchError
-from benchmark.reference import reference_path
-from benchmark.scoring import DEFAULT_ZOO, load_or_build_frames, read_zoo
 
 
 def _rows(name: str, levels: float, table: dict[str, dict[str, float]]) -> list[dict]:

@@ -19,12 +19,11 @@ import json
 from pathlib import Path
 
 import torch
-
-from baselines.distill import PRESETS, train_student
-from baselines.gather import load_dataset
-from benchmark.env import heldout_levels, training_levels
-from benchmark.policies import ModelPolicy
-from benchmark.rollout import evaluate_completion
+from interpbench.agents.policies import ModelPolicy
+from interpbench.agents.rollout import evaluate_completion
+from interpbench.baselines.distill import PRESETS, train_student
+from interpbench.baselines.gather import load_dataset
+from interpbench.game.env import heldout_levels, training_levels
 
 
 def main() -> None:

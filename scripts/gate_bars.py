@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmark import atomic, gate
-from benchmark.errors import InterpbenchError
+from interpbench.gate import bars as gate
+from interpbench.infra import atomic
+from interpbench.infra.errors import InterpbenchError
 
 
 def main() -> int:

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from baselines.distill import distill_loss, policy_kl
-from baselines.gather import Dataset, load_dataset
-from baselines.nets import init_orthogonal
-from benchmark.models import CONV_LAYERS, ClearCNN, preprocess
+from interpbench.agents.models import CONV_LAYERS, ClearCNN, preprocess
+from interpbench.baselines.distill import distill_loss, policy_kl
+from interpbench.baselines.gather import Dataset, load_dataset
+from interpbench.baselines.nets import init_orthogonal
 
 INITS = {"default": lambda model: model, "orthogonal": init_orthogonal}
 

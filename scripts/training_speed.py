@@ -13,9 +13,8 @@ import argparse
 import time
 
 import torch
-
-from baselines.distill import distill_loss
-from benchmark.models import ClearCNN
+from interpbench.agents.models import ClearCNN
+from interpbench.baselines.distill import distill_loss
 
 
 def rate(step, items: int, repeats: int) -> float:

@@ -1,4 +1,4 @@
-"""Check ``benchmark.masks`` against the independent ground truth of ``benchmark.mask_truth``.
+"""Check ``interpbench.game.masks`` against the independent ground truth of ``interpbench.game.mask_truth``.
 
 Collects states from held-out levels (easy and hard, with and without velocity painting) by
 stepping envs with random actions, and checks for every state that:
@@ -22,12 +22,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from benchmark import atomic
-from benchmark.env import heldout_levels
-from benchmark.mask_truth import TruthRenderer, collect_states, overlap_agreement, score_masks
-from benchmark.masks import MaskRenderer
-from benchmark.procgen_state import parse
+from interpbench.game.env import heldout_levels
+from interpbench.game.mask_truth import (
+    TruthRenderer,
+    collect_states,
+    overlap_agreement,
+    score_masks,
+)
+from interpbench.game.masks import MaskRenderer
+from interpbench.game.procgen_state import parse
+from interpbench.infra import atomic
 
 CONFIGS = [(mode, vel) for mode in ("easy", "hard") for vel in (False, True)]
 

@@ -1,7 +1,7 @@
 """Small real CoinRun FrameSets for the attribution tests, built straight from the env.
 
 Attribution needs only observations, so masks are all background; the full frame builder with
-object masks (``benchmark.frames``) is tested on its own. Frames come from random play a few
+object masks (``interpbench.frames.build``) is tested on its own. Frames come from random play a few
 steps into held-out levels, so the agent, coins and enemies are in varied places.
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-
-from benchmark.env import level_range, make_env
-from benchmark.frameset import FrameSet
+from interpbench.data.frameset import FrameSet
+from interpbench.game.env import level_range, make_env
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from benchmark.reference import WHERE_TO_GET, reference_path
+from interpbench.agents.reference import WHERE_TO_GET, reference_path
 
 # CI has 2 cores; one intra-op thread per test process keeps timings stable and avoids
 # oversubscription when anything else runs beside the suite.
@@ -24,7 +23,7 @@ def reference_jd() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_checkpoint(reference_jd: Path):
-    from benchmark.models import load_checkpoint
+    from interpbench.agents.models import load_checkpoint
 
     return load_checkpoint(reference_jd)
 
@@ -32,7 +31,7 @@ def reference_checkpoint(reference_jd: Path):
 @pytest.fixture(autouse=True)
 def _registry_restored(monkeypatch):
     """Metrics a test registers (plugin files, synthetic metrics) never leak into the next test."""
-    from metrics import registry
+    from interpbench.metrics import registry
 
     registry.available()  # built-ins and entry points load once, outside any test's changes
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))

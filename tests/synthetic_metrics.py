@@ -8,8 +8,7 @@ is the same with lower-is-better, and ``synthetic-noise`` carries no information
 import hashlib
 
 import numpy as np
-
-from metrics.registry import register
+from interpbench.metrics.registry import register
 
 
 def _overlap(attr, frames):

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from benchmark.attribution_set import AttributionSet, LayerGeometry
-from benchmark.frameset import FrameSet
-from benchmark.models import Checkpoint, ClearCNN, save_checkpoint
-from metrics import registry
+from interpbench.agents.models import Checkpoint, ClearCNN, save_checkpoint
+from interpbench.data.attribution_set import AttributionSet, LayerGeometry
+from interpbench.data.frameset import FrameSet
+from interpbench.metrics import registry
 
 LEVELS = (100, 1000, 10000, 100000)
 RUNS = (1, 2)

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import torch
 from attribution_helpers import env_frameset
-from scipy.stats import spearmanr
-
-from benchmark.attribution import (
+from interpbench.agents.models import ClearCNN, preprocess
+from interpbench.attribution.attribute import (
     captum_layer_attributions,
     completeness_gap,
     compute_attribution_set,
@@ -17,8 +16,8 @@ from benchmark.attribution import (
     riemann_right_alphas,
     target_actions,
 )
-from benchmark.errors import InterpbenchError
-from benchmark.models import ClearCNN, preprocess
+from interpbench.infra.errors import InterpbenchError
+from scipy.stats import spearmanr
 
 N = 8
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from benchmark.attribution_set import LayerGeometry
-from benchmark.errors import InterpbenchError
-from benchmark.geometry import clear_cnn_geometry, compose, project_to_input, projection_matrix
-from benchmark.models import ClearCNN
+from interpbench.agents.models import ClearCNN
+from interpbench.attribution.geometry import (
+    clear_cnn_geometry,
+    compose,
+    project_to_input,
+    projection_matrix,
+)
+from interpbench.data.attribution_set import LayerGeometry
+from interpbench.infra.errors import InterpbenchError
 
 
 def test_layer_2b_geometry() -> None:

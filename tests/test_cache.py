@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import interpbench.attribution.attribute as attribution
 import numpy as np
 import pytest
 import torch
 from attribution_helpers import env_frameset
-
-import benchmark.attribution as attribution
-from benchmark.attribution import attribute_checkpoint
-from benchmark.attribution_set import AttributionSet
-from benchmark.cache import ENV_VAR, cache_key, cache_root
-from benchmark.cli import main
-from benchmark.models import ClearCNN, save_checkpoint
+from interpbench.agents.models import ClearCNN, save_checkpoint
+from interpbench.attribution.attribute import attribute_checkpoint
+from interpbench.cli.main import main
+from interpbench.data.attribution_set import AttributionSet
+from interpbench.infra.cache import ENV_VAR, cache_key, cache_root
 
 N = 4
 

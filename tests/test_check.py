@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import interpbench.scoring.scorer as scoring
 import pytest
-
-import benchmark.scoring as scoring
 import synthetic_zoo as sz
-from benchmark.cli import main
+from interpbench.cli.main import main
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -54,11 +53,11 @@ def test_bad_input_exits_2(args, capsys, change, message):
 
 
 def test_a_metric_that_fails_to_score_exits_2(args, tmp_path, capsys):
-    from metrics import registry
+    from interpbench.metrics import registry
 
     if "synthetic-broken" not in registry.available():
         plugin = tmp_path / "broken.py"
-        plugin.write_text("from metrics.registry import register\n\n"
+        plugin.write_text("from interpbench.metrics.registry import register\n\n"
                           "@register('synthetic-broken')\nclass Broken:\n    higher_is_better = True\n"
                           "    def score(self, attr, frames):\n        raise RuntimeError('boom')\n")
         registry.load_plugin_file(plugin)

@@ -12,11 +12,10 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from baselines import distill, runtime
-from baselines.gather import GatherConfig, gather, load_dataset
-from benchmark.errors import InterpbenchError
-from benchmark.models import ClearCNN, preprocess
+from interpbench.agents.models import ClearCNN, preprocess
+from interpbench.baselines import distill, runtime
+from interpbench.baselines.gather import GatherConfig, gather, load_dataset
+from interpbench.infra.errors import InterpbenchError
 
 CONFIG = GatherConfig(steps=256, frames=48, shards=2, num_envs=8, seed=3)
 
@@ -185,7 +184,7 @@ def test_loss_is_zero_for_a_perfect_copy():
 
 def test_a_zoo_job_under_a_larger_budget_continues_the_base_presets_student(reference_jd, tmp_path, monkeypatch):
     """End to end through ``run_job``: no second dataset, and the shorter run is continued."""
-    from baselines import zoo
+    from interpbench.baselines import zoo
 
     monkeypatch.setitem(distill.PRESETS, "tiny-long", dataclasses.replace(distill.PRESETS["tiny"], train_samples=128))
     monkeypatch.setitem(zoo.EVAL_EPISODES, "tiny-long", 1)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from benchmark.enrichment import class_enrichment
-from benchmark.errors import ShapeError
+from interpbench.attribution.enrichment import class_enrichment
+from interpbench.infra.errors import ShapeError
 
 
 def _masks(n: int = 3) -> np.ndarray:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from benchmark.env import (
+from interpbench.game.env import (
     HELDOUT_LEVELS,
     HELDOUT_START,
     LEVEL_COUNTS,
@@ -16,7 +15,7 @@ from benchmark.env import (
     make_env,
     training_levels,
 )
-from benchmark.errors import InterpbenchError
+from interpbench.infra.errors import InterpbenchError
 
 
 def overlaps(a: LevelRange, b: LevelRange) -> bool:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-
-from benchmark.frameset import MASK_CLASSES
-from benchmark.provenance import REPO_ROOT
-from metrics import registry
-from metrics.testing import make_attribution, make_frames
+from interpbench.data.frameset import MASK_CLASSES
+from interpbench.infra.provenance import REPO_ROOT
+from interpbench.metrics import registry
+from interpbench.metrics.testing import make_attribution, make_frames
 
 PLUGIN = REPO_ROOT / "examples" / "no_walls.py"
 BASES = ("raw-overlap", "attribution-mass", "chance-corrected-overlap", "chance-corrected-mass")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from benchmark.errors import InterpbenchError, ShapeError
-from benchmark.features import FeatureBasis, fit_feature_basis
+from interpbench.attribution.features import FeatureBasis, fit_feature_basis
+from interpbench.infra.errors import InterpbenchError, ShapeError
 
 
 def planted(n: int = 6, features: int = 3, channels: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

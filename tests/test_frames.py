@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from benchmark.cli import main
-from benchmark.env import level_range
-from benchmark.frames import build_frameset
-from benchmark.frameset import MASK_CLASSES, FrameSet
+from interpbench.cli.main import main
+from interpbench.data.frameset import MASK_CLASSES, FrameSet
+from interpbench.frames.build import build_frameset
+from interpbench.game.env import level_range
 
 pytestmark = pytest.mark.reference
 
@@ -56,7 +55,7 @@ def test_provenance_says_how_it_was_made(small_set: FrameSet) -> None:
 
 def test_states_reproduce_the_observations(small_set: FrameSet) -> None:
     """Each stored state, loaded into a fresh env, shows exactly the stored frame."""
-    from benchmark.env import make_env
+    from interpbench.game.env import make_env
 
     env = make_env(4, level_range("heldout"), seed=0)
     env.callmethod("set_state", small_set.states[:4])

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from benchmark.errors import CorruptFileError, InterpbenchError, ShapeError
-from benchmark.frameset import MASK_CLASSES, FrameSet
+from interpbench.data.frameset import MASK_CLASSES, FrameSet
+from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 
 def synthetic(n: int = 5, classes: tuple[str, ...] = MASK_CLASSES) -> FrameSet:

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from attribution_helpers import env_frameset
-
-from benchmark.attribution_set import AttributionSet, LayerGeometry
-from benchmark.cli import main
-from benchmark.errors import ShapeError
-from benchmark.gallery import overlay, top_frames, write_gallery
+from interpbench.attribution.gallery import overlay, top_frames, write_gallery
+from interpbench.cli.main import main
+from interpbench.data.attribution_set import AttributionSet, LayerGeometry
+from interpbench.infra.errors import ShapeError
 
 
 def planted_attribution(n: int, features: int = 2) -> AttributionSet:
@@ -64,8 +63,7 @@ def test_write_gallery(tmp_path: Path) -> None:
 
 def test_gallery_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
-
-    from benchmark.models import ClearCNN, save_checkpoint
+    from interpbench.agents.models import ClearCNN, save_checkpoint
 
     monkeypatch.setenv("INTERPBENCH_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(0)

@@ -10,12 +10,11 @@ zoo is shipped or no bar is set.
 from __future__ import annotations
 
 import pytest
-
-from benchmark import gate
-from benchmark.cli import main
-from benchmark.reference import reference_path
-from benchmark.scoring import DEFAULT_ZOO
-from metrics import registry
+from interpbench.agents.reference import reference_path
+from interpbench.cli.main import main
+from interpbench.gate import bars as gate
+from interpbench.metrics import registry
+from interpbench.scoring.scorer import DEFAULT_ZOO
 
 CONFIG = gate.load_config()
 BUILTINS = sorted(name for name, info in registry.available().items() if info.origin == "built-in")

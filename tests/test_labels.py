@@ -7,10 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from interpbench.validation.labels import (
+    LabelError,
+    human_only,
+    load_aggregate,
+    load_feature_judgments,
+)
+from interpbench.validation.validate import ceiling
 from scipy import stats
-
-from benchmark.labels import LabelError, human_only, load_aggregate, load_feature_judgments
-from benchmark.validate import ceiling
 
 LEVELS = [100, 300, 1000, 3000, 10000, 30000, 100000]
 # The figures of the issue text (percent), typed in again here to check the stored files.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from benchmark.env import heldout_levels
-from benchmark.errors import CorruptFileError, InterpbenchError
-from benchmark.frameset import MASK_CLASSES
-from benchmark.mask_truth import TruthRenderer, collect_states, overlap_agreement, score_masks
-from benchmark.masks import MaskRenderer, masks_for_states
-from benchmark.procgen_state import parse
+from interpbench.data.frameset import MASK_CLASSES
+from interpbench.game.env import heldout_levels
+from interpbench.game.mask_truth import (
+    TruthRenderer,
+    collect_states,
+    overlap_agreement,
+    score_masks,
+)
+from interpbench.game.masks import MaskRenderer, masks_for_states
+from interpbench.game.procgen_state import parse
+from interpbench.infra.errors import CorruptFileError, InterpbenchError
 
 VEL = MASK_CLASSES.index("vel_info")
 

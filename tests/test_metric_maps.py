@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from metrics.maps import kth_largest, top_k_hits
+from interpbench.metrics.maps import kth_largest, top_k_hits
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,5 +1,5 @@
 """The analytic receptive field of the clear CNN's layer 2b, composed from its layer list
-(``benchmark.geometry``) and checked against the gradient support of a real 2b unit; and the
+(``interpbench.attribution.geometry``) and checked against the gradient support of a real 2b unit; and the
 Gaussian effective-receptive-field weights of ``receptive-field-weighted``."""
 
 from __future__ import annotations
@@ -7,14 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from benchmark.attribution_set import LayerGeometry
-from benchmark.geometry import clear_cnn_specs, compose
-from benchmark.models import ANALYSED_LAYER, CONV_LAYERS, POOLED, ClearCNN, l2_pool
-from metrics import get
-from metrics.base import checked_scores
-from metrics.receptive_field import unit_weights
-from metrics.testing import CLEAR_CNN_2B, make_attribution, make_frames
+from interpbench.agents.models import (
+    ANALYSED_LAYER,
+    CONV_LAYERS,
+    POOLED,
+    ClearCNN,
+    l2_pool,
+)
+from interpbench.attribution.geometry import clear_cnn_specs, compose
+from interpbench.data.attribution_set import LayerGeometry
+from interpbench.metrics import get
+from interpbench.metrics.base import checked_scores
+from interpbench.metrics.receptive_field import unit_weights
+from interpbench.metrics.testing import CLEAR_CNN_2B, make_attribution, make_frames
 
 
 def test_clear_cnn_2b_receptive_field_from_layer_list() -> None:

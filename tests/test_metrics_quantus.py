@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from metrics import get
-from metrics.maps import object_mask
-from metrics.quantus_equivalents import QUANTUS_CLASSES
-from metrics.testing import make_attribution, quantus_scores, random_case
+from interpbench.metrics import get
+from interpbench.metrics.maps import object_mask
+from interpbench.metrics.quantus_equivalents import QUANTUS_CLASSES
+from interpbench.metrics.testing import make_attribution, quantus_scores, random_case
 
 pytest.importorskip("quantus")
 

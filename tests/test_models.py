@@ -12,12 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from benchmark.env import level_range, make_env
-from benchmark.errors import CorruptFileError, InterpbenchError
-from benchmark.models import ANALYSED_LAYER, ClearCNN, load_checkpoint, preprocess, save_checkpoint
-from benchmark.policies import ModelPolicy, RandomPolicy
-from benchmark.rollout import evaluate_completion
+from interpbench.agents.models import (
+    ANALYSED_LAYER,
+    ClearCNN,
+    load_checkpoint,
+    preprocess,
+    save_checkpoint,
+)
+from interpbench.agents.policies import ModelPolicy, RandomPolicy
+from interpbench.agents.rollout import evaluate_completion
+from interpbench.game.env import level_range, make_env
+from interpbench.infra.errors import CorruptFileError, InterpbenchError
 
 #: Procgen CoinRun pays 10 once per completed level and 0 otherwise, so the discounted return,
 #: and thus the true value, lies in [0, 10]. The value head is an unconstrained linear regressor

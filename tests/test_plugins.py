@@ -17,8 +17,8 @@ EXAMPLE = REPO / "tests" / "data" / "example_plugin"
 
 SCORE = """
 import numpy as np
-from metrics.scoring import score_all
-from metrics.testing import make_attribution, make_frames
+from interpbench.metrics.scoring import score_all
+from interpbench.metrics.testing import make_attribution, make_frames
 
 labels = np.zeros((1, 64, 64), dtype=np.int64)
 labels[0, 30:34, 30:34] = 1  # the agent: 16 px
@@ -56,7 +56,7 @@ def run_with(site: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_entry_point_plugin_is_listed(site: Path) -> None:
-    done = run_with(site, "-m", "benchmark.cli", "metrics", "list")
+    done = run_with(site, "-m", "interpbench.cli.main", "metrics", "list")
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("agent-share "))
     assert "entry point interpbench-example-plugin:interpbench_example_plugin:AgentShare" in row
@@ -74,6 +74,6 @@ def test_entry_point_plugin_is_scored(site: Path) -> None:
 
 def test_plugin_absent_without_the_install() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmark.cli", "metrics", "list"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "interpbench.cli.main", "metrics", "list"], cwd=REPO, capture_output=True, text=True
     )
     assert done.returncode == 0 and "agent-share" not in done.stdout

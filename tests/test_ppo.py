@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from baselines import ppo, runtime
+from interpbench.baselines import ppo, runtime
 
 
 def test_gae_matches_the_textbook_recursion_and_stops_at_episode_ends():

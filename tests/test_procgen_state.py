@@ -6,12 +6,10 @@ import struct
 
 import numpy as np
 import pytest
-
-from benchmark.env import heldout_levels, make_env
-from benchmark.errors import CorruptFileError, InterpbenchError
-from benchmark.env import deadlock_free_env
-from benchmark.masks import open_render_env, render_states
-from benchmark.procgen_state import ENTITY_CLASSES, SPACE, TILE_CLASSES, parse
+from interpbench.game.env import deadlock_free_env, heldout_levels, make_env
+from interpbench.game.masks import open_render_env, render_states
+from interpbench.game.procgen_state import ENTITY_CLASSES, SPACE, TILE_CLASSES, parse
+from interpbench.infra.errors import CorruptFileError, InterpbenchError
 
 
 @pytest.fixture(scope="module")

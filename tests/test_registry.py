@@ -9,11 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from metrics import registry
-from metrics.base import BaseMetric, MetricError, checked_scores, model_score
-from metrics.scoring import score_all
-from metrics.testing import make_attribution, random_case
+from interpbench.metrics import registry
+from interpbench.metrics.base import (
+    BaseMetric,
+    MetricError,
+    checked_scores,
+    model_score,
+)
+from interpbench.metrics.scoring import score_all
+from interpbench.metrics.testing import make_attribution, random_case
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = {
@@ -32,7 +36,7 @@ def isolated(monkeypatch):
 
 def plugin_file(tmp_path: Path, body: str, name: str = "plugin.py") -> Path:
     path = tmp_path / name
-    header = "import numpy as np\nfrom metrics.registry import register\nfrom metrics.base import BaseMetric\n"
+    header = "import numpy as np\nfrom interpbench.metrics.registry import register\nfrom interpbench.metrics.base import BaseMetric\n"
     path.write_text(header + textwrap.dedent(body))
     return path
 
@@ -157,12 +161,12 @@ def test_checked_scores_checks_frame_counts() -> None:
 
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "benchmark.cli", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "interpbench.cli.main", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_metrics_list_is_light_and_complete(tmp_path: Path) -> None:
     probe = (
-        "import sys; from benchmark.cli import main; code = main(['metrics', 'list']); "
+        "import sys; from interpbench.cli.main import main; code = main(['metrics', 'list']); "
         "assert 'torch' not in sys.modules, 'metrics list imported torch'; sys.exit(code)"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True)

@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from benchmark.cli import main
-from benchmark.env import level_range
-from benchmark.models import ClearCNN, preprocess, save_checkpoint
-from benchmark.policies import ModelPolicy, RandomPolicy, policy_from_spec
-from benchmark.rollout import episode_quotas, evaluate_completion, wilson_interval
+from interpbench.agents.models import ClearCNN, preprocess, save_checkpoint
+from interpbench.agents.policies import ModelPolicy, RandomPolicy, policy_from_spec
+from interpbench.agents.rollout import (
+    episode_quotas,
+    evaluate_completion,
+    wilson_interval,
+)
+from interpbench.cli.main import main
+from interpbench.game.env import level_range
 
 
 @pytest.mark.parametrize("n, envs", [(200, 64), (10, 4), (3, 8), (64, 64)])

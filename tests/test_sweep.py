@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from baselines import sweep
-from benchmark.cli import main
-from benchmark.env import LEVEL_COUNTS
-from benchmark.models import load_checkpoint
+from interpbench.agents.models import load_checkpoint
+from interpbench.baselines import sweep
+from interpbench.cli.main import main
+from interpbench.game.env import LEVEL_COUNTS
 
 
 def test_plan_covers_the_study_and_puts_first_runs_first():
@@ -50,7 +49,7 @@ def test_tiny_sweep_on_a_local_ray_instance(tmp_path):
 
 
 def test_readme_averages_the_runs_and_says_where_a_continued_student_began():
-    from baselines.report import render
+    from interpbench.baselines.report import render
 
     def meta(levels: int, run: int, train: float, test: float) -> dict:
         result = {"completion_rate": 0.0, "ci95": [0.0, 1.0], "episodes": 500}

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import interpbench.scoring.scorer as scoring
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
-from sklearn.metrics import roc_auc_score
-
-import benchmark.scoring as scoring
 import synthetic_zoo as sz
-from benchmark.errors import InterpbenchError
-from benchmark.labels import human_only, load_aggregate, load_feature_judgments
-from benchmark.scoring import ScoringConfig, score_zoo
-from benchmark.validate import (
+from interpbench.infra.errors import InterpbenchError
+from interpbench.scoring.scorer import ScoringConfig, score_zoo
+from interpbench.validation.labels import (
+    human_only,
+    load_aggregate,
+    load_feature_judgments,
+)
+from interpbench.validation.validate import (
     area_correlation,
     feature_auroc,
     human_replicates,
@@ -26,6 +27,8 @@ from benchmark.validate import (
     spearman_rows,
     validate,
 )
+from scipy import stats
+from sklearn.metrics import roc_auc_score
 
 CONFIG = ScoringConfig(n_bootstrap=16, area_bins=4)
 

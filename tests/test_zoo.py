@@ -9,11 +9,10 @@ import json
 
 import pytest
 import torch
-
-from baselines.report import level_trend, load_zoo
-from baselines.zoo import ZOO_DIR
-from benchmark.env import LEVEL_COUNTS, heldout_levels
-from benchmark.models import load_checkpoint
+from interpbench.agents.models import load_checkpoint
+from interpbench.baselines.report import level_trend, load_zoo
+from interpbench.baselines.zoo import ZOO_DIR
+from interpbench.game.env import LEVEL_COUNTS, heldout_levels
 
 REQUIRED = {
     "method", "num_levels", "run", "seed", "distinct_levels_seen", "train_completion", "test_completion",
@@ -39,8 +38,8 @@ def test_checkpoint_loads_with_complete_metadata(meta_path):
 
 
 def test_a_checkpoint_plays():
-    from benchmark.policies import ModelPolicy
-    from benchmark.rollout import evaluate_completion
+    from interpbench.agents.policies import ModelPolicy
+    from interpbench.agents.rollout import evaluate_completion
 
     checkpoint = load_checkpoint(SHIPPED[0].with_suffix(".safetensors"))
     result = evaluate_completion(ModelPolicy(checkpoint.model, seed=0), heldout_levels(), 3, seed=5,
@@ -71,7 +70,7 @@ def test_train_completion_exceeds_test_completion_at_small_level_counts():
 
 
 def test_shipped_readme_is_generated_from_the_shipped_metadata():
-    from baselines.report import render
+    from interpbench.baselines.report import render
 
     assert (ZOO_DIR / "README.md").read_text() == render(load_zoo(ZOO_DIR)), (
         "baselines/zoo/README.md is stale: run `interpbench sweep --readme-only`")

@@ -13,8 +13,11 @@ import time
 import pytest
 import torch
 from attribution_helpers import env_frameset
-
-from benchmark.attribution import attribute_checkpoint, captum_layer_attributions, layer_attributions
+from interpbench.attribution.attribute import (
+    attribute_checkpoint,
+    captum_layer_attributions,
+    layer_attributions,
+)
 
 N_COMPARE = 16
 N_PIPELINE = int(os.environ.get("INTERPBENCH_BENCH_FRAMES", "64"))

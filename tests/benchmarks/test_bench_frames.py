@@ -9,8 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from benchmark.frames import build_frameset
+from interpbench.frames.build import build_frameset
 
 N = 128
 

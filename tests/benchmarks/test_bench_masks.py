@@ -10,10 +10,9 @@ import os
 import time
 
 import pytest
-
-from benchmark.env import heldout_levels
-from benchmark.mask_truth import TruthRenderer, collect_states
-from benchmark.masks import MaskRenderer
+from interpbench.game.env import heldout_levels
+from interpbench.game.mask_truth import TruthRenderer, collect_states
+from interpbench.game.masks import MaskRenderer
 
 N_STATES = int(os.environ.get("INTERPBENCH_BENCH_MASK_STATES", "256"))
 

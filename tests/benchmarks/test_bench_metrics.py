@@ -9,7 +9,7 @@ it is the least disturbed measurement of ours, as Quantus' single run is of its.
 
 The bar is 100x for every one. Top-K Intersection is the tight one: an exact top-1000 of 4,096 x
 4,096 values is ``np.partition`` (about 0.18 s of CPU with numpy < 2, which has no SIMD partition),
-the same order of work as Quantus' own argsort. ``metrics.maps.top_k_hits`` partitions int32 keys
+the same order of work as Quantus' own argsort. ``interpbench.metrics.maps.top_k_hits`` partitions int32 keys
 instead of floats and splits the frames over the cores: 139x measured on two free cores.
 """
 
@@ -18,12 +18,11 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from metrics import available, get
-from metrics.base import checked_scores
-from metrics.quantus_equivalents import QUANTUS_CLASSES
-from metrics.scoring import score_all
-from metrics.testing import make_attribution, quantus_scores, random_case
+from interpbench.metrics import available, get
+from interpbench.metrics.base import checked_scores
+from interpbench.metrics.quantus_equivalents import QUANTUS_CLASSES
+from interpbench.metrics.scoring import score_all
+from interpbench.metrics.testing import make_attribution, quantus_scores, random_case
 
 pytest.importorskip("quantus")
 pytestmark = pytest.mark.slow

@@ -1,0 +1,294 @@
+"""Integrated gradients from a head of the clear CNN to the hidden layer 2b, per position and channel.
+
+The protocol is the one of "Understanding RL Vision" (Hilton et al., Distill 2020; lucid's
+``rl_util.attribution.get_attr`` with ``integrate_steps=10``): the baseline is *zero activations*
+of the layer (not the activations of a black frame), the path is the straight line
+``alpha * a`` with ``alpha = 0.1, 0.2, ..., 1.0``, and the attribution is
+``a * mean_alpha(d head / d a at alpha * a)``. In captum's terms that is integrated gradients
+with ``method="riemann_right", n_steps=10`` (its alphas are ``linspace(1/n, 1, n)`` with equal
+step sizes ``1/n``); :func:`captum_layer_attributions` runs exactly that through captum's
+``LayerIntegratedGradients`` and the tests check the two agree.
+
+Why not just call captum: ``LayerIntegratedGradients`` re-runs the *whole* network for every
+alpha, though the layers below 2b do not depend on alpha. :func:`layer_attributions` computes them
+once per frame and evaluates all ten alphas in one batched forward/backward of the layers above.
+
+:func:`attribute_checkpoint` is the one call the rest of the harness uses: attribution, NMF
+features (``interpbench.attribution.features``), projection to input resolution (``interpbench.attribution.geometry``), and
+the on-disk cache (``interpbench.infra.cache``). Method and measured properties: docs/attribution.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
+from interpbench.attribution.features import FeatureBasis, fit_feature_basis
+from interpbench.attribution.geometry import clear_cnn_geometry, project_to_input
+from interpbench.data.attribution_set import AttributionSet
+from interpbench.data.frameset import FrameSet
+from interpbench.infra.cache import entry_path
+from interpbench.infra.errors import CorruptFileError, InterpbenchError
+from torch import nn
+from tqdm import tqdm
+
+Head = Literal["value", "policy"]
+HEADS: tuple[str, ...] = ("value", "policy")
+#: The reference protocol's path: alpha = 0.1, 0.2, ..., 1.0.
+DEFAULT_STEPS = 10
+
+
+def riemann_right_alphas(n_steps: int) -> torch.Tensor:
+    """``k / n`` for k = 1..n: the reference's ``linspace(0, 1, n + 1)[1:]``, captum's riemann_right."""
+    if n_steps < 1:
+        raise InterpbenchError(f"integrated gradients needs at least one step, got n_steps={n_steps}")
+    return torch.arange(1, n_steps + 1, dtype=torch.float32) / n_steps
+
+
+# -- the network split at a hidden layer -----------------------------------------------------
+
+
+def head_output(
+    logits: torch.Tensor, value: torch.Tensor, head: Head, actions: torch.Tensor | None
+) -> torch.Tensor:
+    """The scalar per frame that is attributed: V(x), or the logit of each frame's action."""
+    if head == "value":
+        return value
+    if head == "policy":
+        if actions is None:
+            raise InterpbenchError("the policy head needs one action per frame")
+        return logits.gather(1, actions.view(-1, 1)).squeeze(1)
+    raise InterpbenchError(f"head must be one of {HEADS}, got {head!r}")
+
+
+def target_actions(model: ClearCNN, obs: np.ndarray, action: int | None) -> torch.Tensor:
+    """Which logit the policy head attributes: ``action`` for every frame, or (None) each
+    frame's greedy action, the one the agent most wants to take there."""
+    n = len(obs)
+    if action is not None:
+        if not 0 <= action < model.num_actions:
+            raise InterpbenchError(f"action must be in [0, {model.num_actions}), got {action}")
+        return torch.full((n,), action, dtype=torch.int64)
+    with torch.no_grad():
+        return torch.cat([model(preprocess(obs[s]))[0].argmax(1) for s in _batches(n, 256)])
+
+
+def _batches(n: int, size: int) -> Iterator[slice]:
+    return (slice(i, min(i + size, n)) for i in range(0, n, size))
+
+
+# -- integrated gradients ----------------------------------------------------------------------
+
+
+def layer_attributions(
+    model: ClearCNN,
+    obs: np.ndarray,
+    *,
+    layer: str = "2b",
+    head: Head = "value",
+    actions: torch.Tensor | None = None,
+    n_steps: int = DEFAULT_STEPS,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> np.ndarray:
+    """float32 (N, C, h, w): integrated gradients of ``head`` w.r.t. ``layer``, zero baseline.
+
+    ``obs`` is uint8 (N, 64, 64, 3). ``actions`` (policy head only) picks each frame's logit,
+    see :func:`target_actions`. The model is used in eval mode and left unchanged.
+    """
+    alphas = riemann_right_alphas(n_steps)
+    model = model.eval()
+    out: list[torch.Tensor] = []
+    with tqdm(total=len(obs), desc="attribution", unit="frame", disable=not progress) as bar:
+        for s in _batches(len(obs), batch_size):
+            with torch.no_grad():
+                acts = model.forward_to(layer, preprocess(obs[s]))
+            # All alphas of all frames in one batch: (steps * B, C, h, w), alpha-major.
+            path = (alphas.view(-1, 1, 1, 1, 1) * acts.unsqueeze(0)).flatten(0, 1).requires_grad_(True)
+            batch_actions = None if actions is None else actions[s].repeat(n_steps)
+            score = head_output(*model.forward_from(layer, path), head, batch_actions)
+            (grads,) = torch.autograd.grad(score.sum(), path)
+            mean_grad = grads.view(n_steps, *acts.shape).mean(0)
+            out.append(acts * mean_grad)
+            bar.update(len(acts))
+    return torch.cat(out).numpy()
+
+
+def completeness_gap(
+    model: ClearCNN,
+    obs: np.ndarray,
+    attributions: np.ndarray,
+    *,
+    layer: str = "2b",
+    head: Head = "value",
+    actions: torch.Tensor | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of each frame's attributions, head(x) - head(x with ``layer`` zeroed)), both (N,).
+
+    Integrated gradients is complete along its path, so the two agree up to the Riemann error
+    of the finite number of steps; a large gap means the attributions are wrong.
+    """
+    with torch.no_grad():
+        acts = model.forward_to(layer, preprocess(obs))
+        full = head_output(*model.forward_from(layer, acts), head, actions)
+        zeroed = head_output(*model.forward_from(layer, torch.zeros_like(acts)), head, actions)
+    return attributions.reshape(len(obs), -1).sum(1, dtype=np.float64), (full - zeroed).double().numpy()
+
+
+# -- the captum reference ----------------------------------------------------------------------
+
+
+class _GatedAtLayer(nn.Module):
+    """The model with a per-frame gate multiplying ``layer``'s output, for captum.
+
+    ``LayerIntegratedGradients`` takes its layer baseline from a forward pass of a baseline
+    *input*; no frame gives zero 2b activations, but gate 0 does. ``gated`` is the identity on
+    the gated activations, so it is the layer captum attributes to.
+    """
+
+    def __init__(self, model: ClearCNN, layer: str, head: Head) -> None:
+        super().__init__()
+        self.model, self.layer, self.head = model, layer, head
+        self.gated = nn.Identity()
+
+    def forward(self, x: torch.Tensor, gate: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
+        acts = self.gated(self.model.forward_to(self.layer, x) * gate.view(-1, 1, 1, 1))
+        return head_output(*self.model.forward_from(self.layer, acts), self.head, actions)
+
+
+def captum_layer_attributions(
+    model: ClearCNN,
+    obs: np.ndarray,
+    *,
+    layer: str = "2b",
+    head: Head = "value",
+    actions: torch.Tensor | None = None,
+    n_steps: int = DEFAULT_STEPS,
+) -> np.ndarray:
+    """The same attributions as :func:`layer_attributions`, by captum's LayerIntegratedGradients
+    (riemann_right, zero layer baseline): the independent check and the speed yardstick."""
+    from captum.attr import LayerIntegratedGradients
+
+    gated = _GatedAtLayer(model.eval(), layer, head)
+    x = preprocess(obs)
+    ones, zeros = torch.ones(len(x)), torch.zeros(len(x))
+    lig = LayerIntegratedGradients(gated, gated.gated)
+    attr = lig.attribute(
+        (x, ones),
+        baselines=(x, zeros),
+        additional_forward_args=None if actions is None else (actions,),
+        n_steps=n_steps,
+        method="riemann_right",
+    )
+    return attr.detach().numpy()
+
+
+# -- the one-call pipeline: checkpoint + FrameSet -> AttributionSet (cached) --------------------
+
+#: Bump when the numbers an unchanged method produces change, so old cache entries are not reused.
+ALGORITHM_VERSION = 1
+
+
+def method_params(
+    head: Head, n_features: int, *, action: int | None = None, n_steps: int = DEFAULT_STEPS, layer: str = "2b"
+) -> dict[str, Any]:
+    """Everything that determines the numbers, recorded in the AttributionSet and the cache key."""
+    from interpbench.attribution.features import NMF_PARAMS
+
+    return {
+        "name": "integrated-gradients",
+        "layer": layer,
+        "baseline": "zero-activations",
+        "path": "riemann_right",
+        "n_steps": n_steps,
+        "target": "value" if head == "value" else ("greedy-logit" if action is None else f"logit-{action}"),
+        "features": {"name": "nmf-signed", "n_features": n_features, **NMF_PARAMS},
+        "projection": "linear-between-receptive-field-centres",
+        "version": ALGORITHM_VERSION,
+    }
+
+
+def compute_attribution_set(
+    model: ClearCNN,
+    obs: np.ndarray,
+    *,
+    head: Head = "value",
+    n_features: int = 8,
+    action: int | None = None,
+    n_steps: int = DEFAULT_STEPS,
+    layer: str = "2b",
+    basis: FeatureBasis | None = None,
+    progress: bool = False,
+) -> AttributionSet:
+    """Attribute ``obs`` and reduce to NMF features, fitting them here unless ``basis`` is given
+    (fixed components, e.g. to compare new frames on a model's existing features)."""
+    actions = target_actions(model, obs, action) if head == "policy" else None
+    raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
+    with tqdm(total=1, desc="NMF features", disable=not progress) as bar:
+        basis = basis if basis is not None else fit_feature_basis(raw, n_features)
+        hidden = basis.transform(raw)
+        bar.update()
+    geometry = clear_cnn_geometry(layer)
+    sums, deltas = completeness_gap(model, obs, raw, layer=layer, head=head, actions=actions)
+    gap = np.abs(sums - deltas)
+    meta: dict[str, Any] = {
+        "attribution_totals": sums.tolist(),
+        "completeness": {"max_abs_gap": float(gap.max()), "mean_abs_gap": float(gap.mean())},
+    }
+    if actions is not None:
+        meta["actions"] = actions.tolist()
+    return AttributionSet(
+        maps=project_to_input(hidden, geometry),
+        hidden=hidden,
+        layer=layer,
+        head=head,
+        method=method_params(head, basis.n_features, action=action, n_steps=n_steps, layer=layer),
+        components=basis.components,
+        geometry=geometry,
+        meta=meta,
+    )
+
+
+def attribute_checkpoint(
+    checkpoint: Checkpoint | str | Path,
+    frames: FrameSet,
+    head: Head = "value",
+    n_features: int = 8,
+    cache: bool = True,
+    *,
+    action: int | None = None,
+    n_steps: int = DEFAULT_STEPS,
+    progress: bool = False,
+) -> AttributionSet:
+    """The AttributionSet of a checkpoint (a Checkpoint, a ``.safetensors`` or a ``.jd`` path) on
+    ``frames``, from the cache when an entry for the same weights, frames and method exists."""
+    ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    weights, frames_hash = ck.weights_hash(), frames.content_hash()
+    method = method_params(head, n_features, action=action, n_steps=n_steps)
+    path = entry_path("attributions", {"checkpoint": weights, "frames": frames_hash, "method": method})
+    attr = _load_cached(path) if cache else None
+    if attr is None:
+        attr = compute_attribution_set(
+            ck.model, frames.obs, head=head, n_features=n_features, action=action, n_steps=n_steps, progress=progress
+        )
+        attr.meta.update({"checkpoint_sha256": weights, "frames_sha256": frames_hash})
+        if cache:
+            attr.save(path)
+    # Identical weights may come under another name: the caller's name is the one to show.
+    attr.meta["checkpoint"] = ck.name
+    return attr
+
+
+def _load_cached(path: Path) -> AttributionSet | None:
+    """The cached entry, or None when absent or unreadable (e.g. a run killed between writing
+    the .npz and the .json): the caller then recomputes and overwrites it."""
+    if not path.exists():
+        return None
+    try:
+        return AttributionSet.load(path)
+    except CorruptFileError:
+        return None

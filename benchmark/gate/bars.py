@@ -1,0 +1,97 @@
+"""The built-in metrics' CI gate: its settings, their measurement on the shipped zoo, their bars.
+
+``benchmark/gate_thresholds.toml`` holds one bar per built-in metric, each set from a Spearman
+measured with the gate's own settings and written beside it. Measuring here, in one place, lets
+``scripts/gate_bars.py`` set the bars and lets the tests check that the recorded measurements
+still reproduce, so a bar cannot outlive the zoo it was measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from interpbench.infra.errors import InterpbenchError
+
+THRESHOLDS = Path(__file__).with_name("gate_thresholds.toml")
+#: Bars are multiples of this, rounded down from measured - margin.
+BAR_STEP = 0.05
+_RECORDED = re.compile(r'^"(?P<name>[^"]+)" = (?P<bar>-?[\d.]+)\s+# measured (?P<measured>-?[\d.]+)\s*$', re.MULTILINE)
+
+
+def load_config(path: Path = THRESHOLDS) -> dict[str, Any]:
+    return tomllib.loads(path.read_text())
+
+
+def recorded_measurements(path: Path = THRESHOLDS) -> dict[str, float]:
+    """The Spearman each bar was set from, as written beside it (``# measured X``)."""
+    return {m["name"]: float(m["measured"]) for m in _RECORDED.finditer(path.read_text())}
+
+
+def gated_metrics(config: dict[str, Any]) -> list[str]:
+    """Every built-in metric that must have a bar: all but those with a reason under [no_bar]."""
+    from interpbench.metrics import registry
+
+    no_bar = config.get("no_bar", {})
+    return sorted(n for n, info in registry.available().items() if info.origin == "built-in" and n not in no_bar)
+
+
+def gate_frames(config: dict[str, Any], progress: bool = False) -> Path:
+    """The gate's frame set (built by the published agent on first use, then cached)."""
+    from interpbench.scoring.scorer import frames_cache_path, load_or_build_frames
+
+    n, seed = config["gate"]["frames"], config["gate"]["seed"]
+    path = frames_cache_path(n, seed)
+    load_or_build_frames(path, n=n, seed=seed, progress=progress)
+    return path
+
+
+def measure(config: dict[str, Any], names: list[str], progress: bool = False) -> tuple[dict[str, float], str]:
+    """Spearman with the human judgments for each of ``names`` on the shipped zoo, scored with
+    the gate's settings through the code path of ``interpbench check``; and a line saying which
+    zoo was measured."""
+    from interpbench.cli.commands.validate import (
+        add_validation_arguments,
+        validation_from_args,
+    )
+
+    gate = config["gate"]
+    parser = argparse.ArgumentParser()
+    add_validation_arguments(parser, metrics_option=False)
+    args = parser.parse_args(["--frames", str(gate_frames(config, progress)), "--bootstrap", str(gate["bootstrap"]),
+                              "--seed", str(gate["seed"])] + ([] if progress else ["--no-progress"]))
+    table, _, validation = validation_from_args(args, names)
+    if table.errors:
+        raise InterpbenchError(f"metrics that failed to score: {table.errors}")
+    spearman = validation.leaderboard.set_index("name")["spearman"]
+    kinds = Counter(f"{row.method} {row.preset}" for row in table.checkpoints.itertuples())
+    zoo = ", ".join(f"{count} x {kind}" for kind, count in sorted(kinds.items()))
+    return {name: float(spearman[name]) for name in names}, zoo
+
+
+def bar_for(measured: float, margin: float) -> float:
+    """``measured - margin`` rounded down to a multiple of BAR_STEP, kept within [-1, 1]."""
+    return max(-1.0, math.floor(round((measured - margin) / BAR_STEP, 9)) * BAR_STEP)
+
+
+def bars_table(measured: dict[str, float], margin: float, zoo: str) -> str:
+    """The [min_spearman] TOML table: a bar per metric with its measurement beside it."""
+    undefined = [name for name, value in measured.items() if math.isnan(value)]
+    if undefined:
+        raise InterpbenchError(f"Spearman undefined for {undefined}: give them a reason under [no_bar]")
+    lines = [f"# written by scripts/gate_bars.py (margin {margin}) on the zoo in baselines/zoo: {zoo}"]
+    lines += [f'"{name}" = {bar_for(value, margin):.2f}  # measured {value:.3f}' for name, value in measured.items()]
+    return "[min_spearman]\n" + "\n".join(lines) + "\n"
+
+
+def replace_bars_table(text: str, table: str) -> str:
+    """``text`` (the thresholds file) with its [min_spearman] table (up to a blank line) replaced."""
+    new, count = re.subn(r"^\[min_spearman\]\n(?:[^\n]+\n)*", lambda _: table, text, flags=re.MULTILINE)
+    if count != 1:
+        raise InterpbenchError("the thresholds file has no single [min_spearman] table to replace")
+    return new
