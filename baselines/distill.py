@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.baselines.gather import Dataset, GatherConfig
 from interpbench.baselines.nets import init_orthogonal
 from interpbench.infra.errors import InterpbenchError
-from torch.nn import functional as F
-from tqdm import tqdm
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
+
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.game.env import make_env, training_levels
 from interpbench.infra import atomic
-from tqdm import tqdm
 
 
 @dataclass(frozen=True)

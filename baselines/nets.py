@@ -11,8 +11,9 @@ fell to KL 0.36. Figures: ``scripts/init_probe.py`` (docs/training.md, Status).
 from __future__ import annotations
 
 import numpy as np
-from interpbench.agents.models import ClearCNN
 from torch import nn
+
+from interpbench.agents.models import ClearCNN
 
 
 def init_orthogonal(model: ClearCNN) -> ClearCNN:

@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+from torch.distributions import Categorical
+from tqdm import tqdm
+
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.baselines.nets import init_orthogonal
 from interpbench.game.env import heldout_levels, make_env, training_levels
-from torch import nn
-from torch.distributions import Categorical
-from tqdm import tqdm
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ Nothing here is typed by hand, so the table cannot drift from the metadata; re-r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from interpbench.data.zoo import read_zoo_metadata
 from interpbench.infra import atomic
 
 HEADER = """# The checkpoint zoo
@@ -28,12 +28,6 @@ This file is generated from the JSON files by `interpbench sweep --readme-only`.
 What the shipped zoo does and does not show, and how to continue training a better one:
 [docs/training.md](../../docs/training.md#status).
 """
-
-
-def load_zoo(zoo_dir: Path) -> list[dict[str, Any]]:
-    """Every checkpoint's metadata, ordered by method, level count, run."""
-    metas = [json.loads(p.read_text()) for p in zoo_dir.glob("*-L*-r*.json")]
-    return sorted(metas, key=lambda m: (m["method"], m["num_levels"], m["run"]))
 
 
 def _pct(result: dict[str, Any]) -> str:
@@ -111,5 +105,5 @@ def _level_means(metas: list[dict[str, Any]]) -> list[str]:
 
 def write_readme(zoo_dir: Path) -> Path:
     path = zoo_dir / "README.md"
-    atomic.write_text(path, render(load_zoo(zoo_dir)))
+    atomic.write_text(path, render(read_zoo_metadata(zoo_dir)))
     return path

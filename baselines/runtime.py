@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
 

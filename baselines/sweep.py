@@ -17,11 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from interpbench.baselines.zoo import Job, finished_meta
 from interpbench.game.env import LEVEL_COUNTS
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
-from tqdm import tqdm
 
 
 def plan(method: str, preset: str, level_counts: tuple[int, ...] = LEVEL_COUNTS, runs: tuple[int, ...] = (1, 2)) -> list[Job]:
@@ -60,6 +61,7 @@ def run_local(jobs: list[Job], *, zoo_dir: Path, runs_dir: Path, parallel: int, 
 def _ray_job(job: Job, runs_dir: str, device: str) -> tuple[str, bytes, bytes]:
     """Body of a Ray task: train on the worker, return the checkpoint's two files as bytes."""
     import torch
+
     from interpbench.baselines.zoo import run_job
 
     torch.set_num_threads(1)

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from interpbench.agents.models import ClearCNN, save_checkpoint
 from interpbench.baselines import runtime
+from interpbench.data.zoo import default_zoo
 from interpbench.game.env import heldout_levels, training_levels
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
@@ -28,7 +30,7 @@ from interpbench.infra.provenance import REPO_ROOT, code_version
 METHODS = ("ppo", "distill")
 #: The budget a method trains with unless told otherwise (presets live in each method's module).
 DEFAULT_PRESET = {"ppo": "reference", "distill": "large"}
-ZOO_DIR = REPO_ROOT / "baselines" / "zoo"
+ZOO_DIR = default_zoo()
 RUNS_DIR = REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the
 #: split has that many); the tiny preset exists only to test the machinery.

@@ -1,10 +1,12 @@
 """interpbench metrics: a registry of interpretability metrics scored on (AttributionSet, FrameSet).
 
-Importing this package is cheap (numpy only); built-ins register when ``interpbench.metrics.registry`` loads
-them, third-party metrics through the ``interpbench.metrics`` entry-point group or a plugin file.
+Importing this package is cheap (numpy only); built-ins register when ``interpbench.metrics.registry``
+loads them, third-party metrics through the ``interpbench.metrics`` entry-point group, a plugin
+file, or a ``@register`` anywhere (a notebook cell included).
 """
 
-from interpbench.metrics.base import Metric, MetricError
-from interpbench.metrics.registry import available, get, load_plugin_file, register
+from interpbench.metrics.base import BaseMetric, Metric, MetricError, model_score
+from interpbench.metrics.registry import available, get, load_plugin_file, register, register_variant
 
-__all__ = ["Metric", "MetricError", "available", "get", "load_plugin_file", "register"]
+__all__ = ["BaseMetric", "Metric", "MetricError", "available", "get", "load_plugin_file", "model_score", "register",
+           "register_variant"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from interpbench.metrics.maps import ratio
 from interpbench.metrics.overlap import OverlapMetric
 from interpbench.metrics.registry import register

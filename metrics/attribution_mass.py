@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from interpbench.metrics.base import BaseMetric
+
+from interpbench.metrics.base import BaseMetric, Terms
 from interpbench.metrics.maps import (
     Sign,
     check_sign,
@@ -43,15 +44,22 @@ class AttributionMass(BaseMetric):
         self.sign = check_sign(sign)
         self.pooled = pooled
 
-    def per_frame(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
-        """float64 (N, F): each map's share of mass on the objects."""
-        return ratio(*self.parts(attr, frames))
-
     def parts(self, attr: AttributionSet, frames: FrameSet) -> tuple[np.ndarray, np.ndarray]:
+        """float64 (N, F) each: every map's mass on the objects and its total mass."""
         return mass_parts(flat_maps(attr, self.sign), object_mask(frames, self.classes))
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    def shares(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        """float64 (N, F): each map's share of its mass on the objects."""
+        return ratio(*self.parts(attr, frames))
+
+    def frame_terms(self, attr: AttributionSet, frames: FrameSet) -> Terms:
+        """Pooled: each frame's mass on objects and total mass; else each map's share of mass."""
         if not self.pooled:
-            return self.per_frame(attr, frames).mean(axis=0)
+            return {"share": self.shares(attr, frames)}
         on, total = self.parts(attr, frames)
-        return ratio(on.sum(axis=0), total.sum(axis=0))
+        return {"on": on, "total": total}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        if self.pooled:
+            return ratio(totals["on"], totals["total"])
+        return totals["share"] / n_frames[:, None]

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from interpbench.metrics.attribution_mass import mass_parts
-from interpbench.metrics.base import BaseMetric
+from interpbench.metrics.base import BaseMetric, Terms
 from interpbench.metrics.maps import flat_maps, object_area_share, object_mask, ratio
 from interpbench.metrics.overlap import OverlapMetric
 from interpbench.metrics.registry import register
@@ -27,9 +28,8 @@ if TYPE_CHECKING:
 
 
 def chance_corrected(observed: np.ndarray, chance: np.ndarray, best: np.ndarray) -> np.ndarray:
-    """(F,) from (N, F) arrays: (sum o - sum e) / (sum b - sum e) over frames, 0 if b = e."""
-    chance_total = chance.sum(axis=0)
-    return ratio(observed.sum(axis=0) - chance_total, best.sum(axis=0) - chance_total)
+    """(o - e) / (b - e) of totals over frames, elementwise (0 where b = e)."""
+    return ratio(observed - chance, best - chance)
 
 
 @register("chance-corrected-overlap")
@@ -44,7 +44,8 @@ class ChanceCorrectedOverlap(OverlapMetric):
     def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
         intersection, area, object_area = self.counts(attr, frames)
         n_pixels = attr.maps.shape[2] * attr.maps.shape[3]
-        return chance_corrected(intersection, area * object_area / n_pixels, np.minimum(area, object_area))
+        chance, best = area * object_area / n_pixels, np.minimum(area, object_area)
+        return chance_corrected(intersection.sum(axis=0), chance.sum(axis=0), best.sum(axis=0))
 
 
 @register("chance-corrected-mass")
@@ -55,8 +56,11 @@ class ChanceCorrectedMass(BaseMetric):
     e = w c, b = w (0 on a frame without objects). Equals (attribution-mass - mask-area-prior) / (1 - mask-area-prior).
     """
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    def frame_terms(self, attr: AttributionSet, frames: FrameSet) -> Terms:
         on, total = mass_parts(flat_maps(attr, "positive"), object_mask(frames, self.classes))
         area_share = object_area_share(frames, self.classes)[:, None]
-        return chance_corrected(on, total * area_share, total * (area_share > 0))
+        return {"observed": on, "chance": total * area_share, "best": total * (area_share > 0)}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        return chance_corrected(totals["observed"], totals["chance"], totals["best"])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from interpbench.metrics.base import BaseMetric
+
+from interpbench.metrics.base import BaseMetric, Terms
 from interpbench.metrics.maps import flat_maps, object_area_share, ratio
 from interpbench.metrics.registry import register
 
@@ -24,6 +25,9 @@ class MaskAreaPrior(BaseMetric):
     a metric that only tracks how much object is on screen when a feature fires cannot beat it.
     """
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    def frame_terms(self, attr: AttributionSet, frames: FrameSet) -> Terms:
         mass = flat_maps(attr, "positive").sum(axis=-1, dtype=np.float64)
-        return ratio(mass.T @ object_area_share(frames, self.classes), mass.sum(axis=0))
+        return {"weighted": mass * object_area_share(frames, self.classes)[:, None], "mass": mass}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        return ratio(totals["weighted"], totals["mass"])

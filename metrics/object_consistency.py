@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from interpbench.metrics.base import BaseMetric
+
+from interpbench.metrics.base import BaseMetric, Terms
 from interpbench.metrics.maps import flat_maps, object_classes, ratio
 from interpbench.metrics.registry import register
 
@@ -29,16 +30,20 @@ class ObjectConsistency(BaseMetric):
     feature has any mass on it. Mass on background is ignored (pair it with a mass metric).
     """
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    def frame_terms(self, attr: AttributionSet, frames: FrameSet) -> Terms:
+        """Each frame's positive mass of each feature on each object class: (N, F, K)."""
         names = object_classes(frames, self.classes)
         idx = [frames.class_index(c) for c in names]
         class_masks = frames.masks[:, idx].reshape(len(frames), len(idx), -1)  # (N, K, P)
         values = flat_maps(attr, "positive")
-        mass = np.matmul(values, class_masks.transpose(0, 2, 1).astype(values.dtype)).sum(axis=0, dtype=np.float64)
-        share = ratio(mass, mass.sum(axis=1, keepdims=True))  # (F, K)
+        return {"mass": np.matmul(values, class_masks.transpose(0, 2, 1).astype(values.dtype))}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        mass = totals["mass"]  # (..., F, K)
+        share = ratio(mass, mass.sum(axis=-1, keepdims=True))
         with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = -np.where(share > 0, share * np.log(share), 0.0).sum(axis=1)
-        has_mass = mass.sum(axis=1) > 0
-        if len(names) == 1:
+            entropy = -np.where(share > 0, share * np.log(share), 0.0).sum(axis=-1)
+        has_mass = mass.sum(axis=-1) > 0
+        if mass.shape[-1] == 1:
             return has_mass.astype(np.float64)
-        return np.where(has_mass, 1.0 - entropy / np.log(len(names)), 0.0)
+        return np.where(has_mass, 1.0 - entropy / np.log(mass.shape[-1]), 0.0)

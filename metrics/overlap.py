@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from interpbench.metrics.base import BaseMetric
 from interpbench.metrics.maps import flat_maps, memoised, object_mask
 

@@ -58,6 +58,8 @@ class RelevanceMassAccuracy(AttributionMass):
     def __init__(self, classes: Sequence[str] | None = None, sign: Sign = "signed") -> None:
         super().__init__(classes, sign=sign, pooled=False)
 
+    score_frames = AttributionMass.shares  # per-map scores, averaged over frames
+
 
 @register("attribution-localisation")
 class AttributionLocalisation(AttributionMass):
@@ -68,3 +70,5 @@ class AttributionLocalisation(AttributionMass):
 
     def __init__(self, classes: Sequence[str] | None = None, sign: Sign = "abs") -> None:
         super().__init__(classes, sign=sign, pooled=False)
+
+    score_frames = AttributionMass.shares  # per-map scores, averaged over frames

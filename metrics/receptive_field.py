@@ -12,7 +12,8 @@ cut off at the analytic field's edge.
 from __future__ import annotations
 
 import numpy as np
-from interpbench.data.attribution_set import LayerGeometry
+
+from interpbench.data.layers import LayerGeometry
 
 
 def unit_weights(geometry: LayerGeometry, n_units: int, n_pixels: int, sigma_fraction: float = 0.25) -> np.ndarray:

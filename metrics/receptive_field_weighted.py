@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from interpbench.metrics.base import BaseMetric
+
+from interpbench.metrics.base import BaseMetric, Terms
 from interpbench.metrics.maps import object_mask, ratio
 from interpbench.metrics.receptive_field import unit_weights
 from interpbench.metrics.registry import register
@@ -35,7 +36,7 @@ class ReceptiveFieldWeighted(BaseMetric):
         super().__init__(classes)
         self.sigma_fraction = sigma_fraction
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+    def frame_terms(self, attr: AttributionSet, frames: FrameSet) -> Terms:
         n, f, rows, cols = attr.hidden.shape
         height, width = frames.masks.shape[2:]
         w_rows = unit_weights(attr.geometry, rows, height, self.sigma_fraction)
@@ -44,4 +45,7 @@ class ReceptiveFieldWeighted(BaseMetric):
         seen = w_rows.T @ objects @ w_cols  # (N, rows, cols): object share of each unit's field
         hidden = np.maximum(attr.hidden, 0).reshape(n, f, -1).astype(np.float64)
         on = np.matmul(hidden, seen.reshape(n, -1, 1))[..., 0]
-        return ratio(on.sum(axis=0), hidden.sum(axis=(0, 2)))
+        return {"on": on, "total": hidden.sum(axis=2)}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        return ratio(totals["on"], totals["total"])

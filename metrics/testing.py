@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from interpbench.data.attribution_set import AttributionSet, LayerGeometry
+
+from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import MASK_CLASSES, FrameSet
+from interpbench.data.layers import LayerGeometry, clear_cnn_geometry
 from interpbench.metrics.maps import object_mask
 
-#: Receptive field of the clear CNN's layer 2b (``interpbench.attribution.geometry.clear_cnn_geometry("2b")``, which imports torch).
-CLEAR_CNN_2B = LayerGeometry(size=24, stride=2, offset=0.5)
+#: Receptive field of the clear CNN's layer 2b, the analysed layer.
+CLEAR_CNN_2B = clear_cnn_geometry("2b")
 
 
 def make_frames(labels: np.ndarray, classes: Sequence[str] = MASK_CLASSES) -> FrameSet:

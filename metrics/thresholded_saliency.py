@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from interpbench.metrics.base import BaseMetric
 from interpbench.metrics.maps import (
     Sign,
@@ -43,11 +44,8 @@ class ThresholdedSaliency(BaseMetric):
         self.share, self.k = share, k
         self.sign = check_sign(sign)
 
-    def per_frame(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
-        """float64 (N, F): each map's top-k precision on the objects."""
+    def score_frames(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
+        """float64 (N, F): each map's top-k precision on the objects; the score is their mean."""
         values = flat_maps(attr, self.sign)
         k = self.k if self.k is not None else top_k_count(values.shape[-1], self.share)
         return top_k_hits(values, object_mask(frames, self.classes), k) / k
-
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
-        return self.per_frame(attr, frames).mean(axis=0)

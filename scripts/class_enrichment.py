@@ -17,13 +17,15 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
+
 from interpbench.agents.reference import reference_path
 from interpbench.attribution.attribute import attribute_checkpoint
 from interpbench.attribution.enrichment import enrichment_table
+from interpbench.data.zoo import default_zoo, read_zoo
+from interpbench.frames.default import load_or_build_frames
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
-from interpbench.scoring.scorer import DEFAULT_ZOO, load_or_build_frames, read_zoo
-from tqdm import tqdm
 
 
 def _rows(name: str, levels: float, table: dict[str, dict[str, float]]) -> list[dict]:
@@ -33,7 +35,7 @@ def _rows(name: str, levels: float, table: dict[str, dict[str, float]]) -> list[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO)
+    parser.add_argument("--zoo", type=Path, default=default_zoo())
     parser.add_argument("--csv", type=Path, default=None, help="also write every figure here")
     args = parser.parse_args(argv)
     try:

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import torch
+
 from interpbench.agents.policies import ModelPolicy
 from interpbench.agents.rollout import evaluate_completion
 from interpbench.baselines.distill import PRESETS, train_student

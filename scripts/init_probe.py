@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from interpbench.agents.models import CONV_LAYERS, ClearCNN, preprocess
 from interpbench.baselines.distill import distill_loss, policy_kl
 from interpbench.baselines.gather import Dataset, load_dataset

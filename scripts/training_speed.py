@@ -13,6 +13,7 @@ import argparse
 import time
 
 import torch
+
 from interpbench.agents.models import ClearCNN
 from interpbench.baselines.distill import distill_loss
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from interpbench.game.env import heldout_levels
 from interpbench.game.mask_truth import (
     TruthRenderer,

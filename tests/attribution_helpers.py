@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
 from interpbench.data.frameset import FrameSet
 from interpbench.game.env import level_range, make_env
 

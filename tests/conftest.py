@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from interpbench.agents.reference import WHERE_TO_GET, reference_path
 
 # CI has 2 cores; one intra-op thread per test process keeps timings stable and avoids

@@ -8,6 +8,7 @@ is the same with lower-is-better, and ``synthetic-noise`` carries no information
 import hashlib
 
 import numpy as np
+
 from interpbench.metrics.registry import register
 
 

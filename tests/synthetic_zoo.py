@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from interpbench.agents.models import Checkpoint, ClearCNN, save_checkpoint
-from interpbench.data.attribution_set import AttributionSet, LayerGeometry
+from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
+from interpbench.data.layers import LayerGeometry
 from interpbench.metrics import registry
 
 LEVELS = (100, 1000, 10000, 100000)

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 from attribution_helpers import env_frameset
+from scipy.stats import spearmanr
+
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.attribution.attribute import (
     captum_layer_attributions,
@@ -17,7 +19,6 @@ from interpbench.attribution.attribute import (
     target_actions,
 )
 from interpbench.infra.errors import InterpbenchError
-from scipy.stats import spearmanr
 
 N = 8
 

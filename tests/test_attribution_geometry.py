@@ -6,14 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from interpbench.agents.models import ClearCNN
-from interpbench.attribution.geometry import (
-    clear_cnn_geometry,
-    compose,
-    project_to_input,
-    projection_matrix,
-)
-from interpbench.data.attribution_set import LayerGeometry
+from interpbench.attribution.geometry import project_to_input, projection_matrix
+from interpbench.data.layers import LayerGeometry, clear_cnn_geometry, compose
 from interpbench.infra.errors import InterpbenchError
 
 

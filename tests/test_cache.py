@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import interpbench.attribution.attribute as attribution
 import numpy as np
 import pytest
 import torch
 from attribution_helpers import env_frameset
+
+import interpbench.attribution.attribute as attribution
 from interpbench.agents.models import ClearCNN, save_checkpoint
 from interpbench.attribution.attribute import attribute_checkpoint
 from interpbench.cli.main import main

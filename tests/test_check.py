@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import interpbench.scoring.scorer as scoring
 import pytest
 import synthetic_zoo as sz
+
+import interpbench.scoring.score as scoring
 from interpbench.cli.main import main
 
 
@@ -43,7 +44,7 @@ def test_fail_below_the_bar(args, capsys):
     [
         (["--metric", "no-such-metric", "--min-spearman", "0.5"], "unknown metric"),
         (["--metric", "synthetic-overlap", "--min-spearman", "1.5"], "must be in"),
-        (["--metric", "synthetic-overlap", "--min-spearman", "0.5", "--zoo", "/nonexistent"], "no checkpoints"),
+        (["--metric", "synthetic-overlap", "--min-spearman", "0.5", "--zoo", "/nonexistent"], "zoo folder not found"),
         (["--metric", "synthetic-overlap", "--min-spearman", "0.5", "--labels", "/nonexistent"], "not found"),
     ],
 )

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import distill, runtime
 from interpbench.baselines.gather import GatherConfig, gather, load_dataset

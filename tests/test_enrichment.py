@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from interpbench.attribution.enrichment import class_enrichment
 from interpbench.infra.errors import ShapeError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from interpbench.data.frameset import MASK_CLASSES
 from interpbench.infra.provenance import REPO_ROOT
 from interpbench.metrics import registry

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from interpbench.attribution.features import FeatureBasis, fit_feature_basis
 from interpbench.infra.errors import InterpbenchError, ShapeError
 

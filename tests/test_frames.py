@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from interpbench.cli.main import main
 from interpbench.data.frameset import MASK_CLASSES, FrameSet
 from interpbench.frames.build import build_frameset

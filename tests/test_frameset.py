@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from interpbench.data.frameset import MASK_CLASSES, FrameSet
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 

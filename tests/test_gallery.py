@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from attribution_helpers import env_frameset
+
 from interpbench.attribution.gallery import overlay, top_frames, write_gallery
 from interpbench.cli.main import main
-from interpbench.data.attribution_set import AttributionSet, LayerGeometry
+from interpbench.data.attribution_set import AttributionSet
+from interpbench.data.layers import LayerGeometry
 from interpbench.infra.errors import ShapeError
 
 
@@ -63,6 +65,7 @@ def test_write_gallery(tmp_path: Path) -> None:
 
 def test_gallery_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
+
     from interpbench.agents.models import ClearCNN, save_checkpoint
 
     monkeypatch.setenv("INTERPBENCH_CACHE", str(tmp_path / "cache"))

@@ -10,15 +10,16 @@ zoo is shipped or no bar is set.
 from __future__ import annotations
 
 import pytest
+
 from interpbench.agents.reference import reference_path
 from interpbench.cli.main import main
+from interpbench.data.zoo import default_zoo
 from interpbench.gate import bars as gate
 from interpbench.metrics import registry
-from interpbench.scoring.scorer import DEFAULT_ZOO
 
 CONFIG = gate.load_config()
 BUILTINS = sorted(name for name, info in registry.available().items() if info.origin == "built-in")
-ZOO_SHIPPED = any(DEFAULT_ZOO.glob("*.safetensors"))
+ZOO_SHIPPED = any(default_zoo().glob("*.safetensors"))
 BARS_SET = bool(CONFIG["min_spearman"])
 NEEDS_BARS = pytest.mark.skipif(not (ZOO_SHIPPED and BARS_SET),
                                 reason="no zoo shipped or no bars set yet (docs/ci-gate.md)")

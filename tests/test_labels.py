@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
+
 from interpbench.validation.labels import (
     LabelError,
     human_only,
@@ -14,7 +16,6 @@ from interpbench.validation.labels import (
     load_feature_judgments,
 )
 from interpbench.validation.validate import ceiling
-from scipy import stats
 
 LEVELS = [100, 300, 1000, 3000, 10000, 30000, 100000]
 # The figures of the issue text (percent), typed in again here to check the stored files.

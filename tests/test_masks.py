@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from interpbench.data.frameset import MASK_CLASSES
 from interpbench.game.env import heldout_levels
 from interpbench.game.mask_truth import (

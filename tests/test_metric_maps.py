@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from interpbench.metrics.maps import kth_largest, top_k_hits
 
 

@@ -7,15 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from interpbench.agents.models import (
-    ANALYSED_LAYER,
-    CONV_LAYERS,
-    POOLED,
-    ClearCNN,
-    l2_pool,
-)
-from interpbench.attribution.geometry import clear_cnn_specs, compose
-from interpbench.data.attribution_set import LayerGeometry
+
+from interpbench.agents.models import ClearCNN, l2_pool
+from interpbench.data.layers import ANALYSED_LAYER, CONV_LAYERS, POOLED, LayerGeometry, clear_cnn_specs, compose
 from interpbench.metrics import get
 from interpbench.metrics.base import checked_scores
 from interpbench.metrics.receptive_field import unit_weights

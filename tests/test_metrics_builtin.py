@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 import pytest
+
 from interpbench.metrics import get
 from interpbench.metrics.base import checked_scores
 from interpbench.metrics.testing import make_attribution, make_frames
@@ -150,7 +151,7 @@ def test_random_attribution_ignores_the_model() -> None:
 def test_receptive_field_weighted_equal_weights() -> None:
     # size 2, stride 2, offset 0.5: unit (i, j) covers pixels 2i..2i+1 x 2j..2j+1 with equal
     # weights 1/4. Unit (3, 5) covers rows 6-7, cols 10-11; objects on row 6 of those: half.
-    from interpbench.data.attribution_set import LayerGeometry
+    from interpbench.data.layers import LayerGeometry
 
     labels = np.zeros((1, 64, 64), dtype=np.int64)
     labels[0, 6, 10:12] = 4

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from interpbench.metrics import get
 from interpbench.metrics.maps import object_mask
 from interpbench.metrics.quantus_equivalents import QUANTUS_CLASSES
@@ -25,7 +26,7 @@ def test_matches_quantus_per_map(name: str) -> None:
     attr, frames = random_case(24, 3, seed=7)
     attr = make_attribution(attr.maps + SHIFT.get(name, 0.0))
     assert object_mask(frames).any(axis=1).all(), "every frame must have objects (Quantus: NaN)"
-    ours = get(name).per_frame(attr, frames)
+    ours = get(name).score_frames(attr, frames)
     theirs = quantus_scores(QUANTUS_CLASSES[name], attr, frames)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
     assert ours.std() > 0, "a comparison on constant scores would prove little"

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from interpbench.agents.models import (
-    ANALYSED_LAYER,
     ClearCNN,
     load_checkpoint,
     preprocess,
@@ -21,6 +21,7 @@ from interpbench.agents.models import (
 )
 from interpbench.agents.policies import ModelPolicy, RandomPolicy
 from interpbench.agents.rollout import evaluate_completion
+from interpbench.data.layers import ANALYSED_LAYER
 from interpbench.game.env import level_range, make_env
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
 

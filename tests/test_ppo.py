@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from interpbench.baselines import ppo, runtime
 
 

@@ -6,6 +6,7 @@ import struct
 
 import numpy as np
 import pytest
+
 from interpbench.game.env import deadlock_free_env, heldout_levels, make_env
 from interpbench.game.masks import open_render_env, render_states
 from interpbench.game.procgen_state import ENTITY_CLASSES, SPACE, TILE_CLASSES, parse

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from interpbench.metrics import registry
 from interpbench.metrics.base import (
     BaseMetric,

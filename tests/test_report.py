@@ -7,15 +7,16 @@ import re
 import warnings
 from pathlib import Path
 
-import interpbench.scoring.scorer as scoring
 import numpy as np
 import pandas as pd
 import pytest
 import synthetic_zoo as sz
+from scipy import stats
+
+import interpbench.scoring.score as scoring
 from interpbench.cli.main import main
 from interpbench.infra.provenance import REPO_ROOT
 from interpbench.validation.labels import DISTILL2020_DIR
-from scipy import stats
 
 FILES = ("leaderboard.md", "leaderboard.html", "leaderboard.csv", "scores.csv",
          "figures/score-vs-levels.png", "figures/metric-vs-human.png", "figures/forest.png")

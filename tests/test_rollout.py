@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from interpbench.agents.models import ClearCNN, preprocess, save_checkpoint
 from interpbench.agents.policies import ModelPolicy, RandomPolicy, policy_from_spec
 from interpbench.agents.rollout import (

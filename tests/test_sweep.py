@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from interpbench.agents.models import load_checkpoint
 from interpbench.baselines import sweep
 from interpbench.cli.main import main

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import interpbench.scoring.scorer as scoring
 import numpy as np
 import pandas as pd
 import pytest
 import synthetic_zoo as sz
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+import interpbench.scoring.score as scoring
+from interpbench.data.zoo import read_zoo
 from interpbench.infra.errors import InterpbenchError
-from interpbench.scoring.scorer import ScoringConfig, score_zoo
+from interpbench.scoring.plan import resample_indices, shuffled_masks
+from interpbench.scoring.score import score_zoo
+from interpbench.scoring.table import ScoringConfig
 from interpbench.validation.labels import (
     human_only,
     load_aggregate,
@@ -27,8 +33,6 @@ from interpbench.validation.validate import (
     spearman_rows,
     validate,
 )
-from scipy import stats
-from sklearn.metrics import roc_auc_score
 
 CONFIG = ScoringConfig(n_bootstrap=16, area_bins=4)
 
@@ -99,10 +103,10 @@ def test_area_correlation_detects_area_tracking():
 
 
 def test_resamples_are_shared_and_shuffled_masks_move():
-    a = scoring.resample_indices(32, 5, seed=3)
-    np.testing.assert_array_equal(a, scoring.resample_indices(32, 5, seed=3))
+    a = resample_indices(32, 5, seed=3)
+    np.testing.assert_array_equal(a, resample_indices(32, 5, seed=3))
     frames = sz.make_frames(16)
-    shuffled = scoring.shuffled_masks(frames, seed=0)
+    shuffled = shuffled_masks(frames, seed=0)
     moved = [not np.array_equal(shuffled.masks[i], frames.masks[i]) for i in range(16)]
     assert all(moved)
     assert sorted(map(bytes, np.packbits(shuffled.masks, axis=None).reshape(16, -1))) == sorted(
@@ -154,7 +158,7 @@ def test_a_different_setting_is_not_a_cache_hit(synthetic, monkeypatch):
     monkeypatch.setattr(scoring, "_score_checkpoint", lambda *a, **k: calls.append(1) or real(*a, **k))
     score_zoo(synthetic["zoo"], synthetic["frames"], ["synthetic-noise"], config=ScoringConfig(n_bootstrap=2, area_bins=4),
               attribute=sz.synthetic_attribute, progress=False)
-    assert len(calls) == len(scoring.read_zoo(synthetic["zoo"]))
+    assert len(calls) == len(read_zoo(synthetic["zoo"]))
 
 
 def test_several_methods_need_a_choice(synthetic):

@@ -9,9 +9,11 @@ import json
 
 import pytest
 import torch
+
 from interpbench.agents.models import load_checkpoint
-from interpbench.baselines.report import level_trend, load_zoo
+from interpbench.baselines.report import level_trend
 from interpbench.baselines.zoo import ZOO_DIR
+from interpbench.data.zoo import read_zoo_metadata
 from interpbench.game.env import LEVEL_COUNTS, heldout_levels
 
 REQUIRED = {
@@ -48,7 +50,7 @@ def test_a_checkpoint_plays():
 
 
 def _distill_zoo() -> list[dict]:
-    metas = [m for m in load_zoo(ZOO_DIR) if m["method"] == "distill"]
+    metas = [m for m in read_zoo_metadata(ZOO_DIR) if m["method"] == "distill"]
     if {(m["num_levels"], m["run"]) for m in metas} != {(L, r) for L in LEVEL_COUNTS for r in (1, 2)}:
         pytest.skip(f"the distill zoo has {len(metas)} of 14 checkpoints")
     return metas
@@ -72,6 +74,6 @@ def test_train_completion_exceeds_test_completion_at_small_level_counts():
 def test_shipped_readme_is_generated_from_the_shipped_metadata():
     from interpbench.baselines.report import render
 
-    assert (ZOO_DIR / "README.md").read_text() == render(load_zoo(ZOO_DIR)), (
+    assert (ZOO_DIR / "README.md").read_text() == render(read_zoo_metadata(ZOO_DIR)), (
         "baselines/zoo/README.md is stale: run `interpbench sweep --readme-only`")
 

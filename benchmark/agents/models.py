@@ -19,23 +19,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from interpbench.infra import atomic
-from interpbench.infra.errors import CorruptFileError, InterpbenchError
 from torch import nn
 from torch.nn import functional as F
 
+from interpbench.data.layers import CONV_LAYERS, POOLED
+from interpbench.infra import atomic
+from interpbench.infra.errors import CorruptFileError, InterpbenchError
+
 ARCHITECTURE = "clear-cnn"
-CONV_LAYERS: tuple[tuple[str, int, int, int], ...] = (
-    # name, in channels, out channels, kernel size
-    ("1a", 3, 16, 7),
-    ("2a", 16, 32, 5),
-    ("2b", 32, 32, 5),
-    ("3a", 32, 32, 5),
-    ("4a", 32, 32, 5),
-)
-#: Blocks followed by L2 pooling (2a is not: 2a and 2b share one resolution).
-POOLED = frozenset({"1a", "2b", "3a", "4a"})
-ANALYSED_LAYER = "2b"
 
 
 class ConvReLU(nn.Module):

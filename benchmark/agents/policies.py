@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+
 from interpbench.game.env import NUM_ACTIONS
 from interpbench.infra.errors import InterpbenchError
 

@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
+
 from interpbench.agents.policies import Policy
 from interpbench.game.env import IDLE_ACTION, DistributionMode, LevelRange, make_env
 from interpbench.infra.errors import InterpbenchError
-from tqdm import tqdm
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:

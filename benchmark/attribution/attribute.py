@@ -26,15 +26,17 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
-from interpbench.attribution.features import FeatureBasis, fit_feature_basis
-from interpbench.attribution.geometry import clear_cnn_geometry, project_to_input
-from interpbench.data.attribution_set import AttributionSet
-from interpbench.data.frameset import FrameSet
-from interpbench.infra.cache import entry_path
-from interpbench.infra.errors import CorruptFileError, InterpbenchError
 from torch import nn
 from tqdm import tqdm
+
+from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
+from interpbench.attribution.features import FeatureBasis, fit_feature_basis
+from interpbench.attribution.geometry import project_to_input
+from interpbench.data.attribution_set import AttributionSet
+from interpbench.data.frameset import FrameSet
+from interpbench.data.layers import clear_cnn_geometry
+from interpbench.infra.cache import entry_path
+from interpbench.infra.errors import CorruptFileError, InterpbenchError
 
 Head = Literal["value", "policy"]
 HEADS: tuple[str, ...] = ("value", "policy")

@@ -11,6 +11,7 @@ map aligned with the objects loses its enrichment when the masks move, one that 
 from __future__ import annotations
 
 import numpy as np
+
 from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
 from interpbench.infra.errors import ShapeError

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from interpbench.infra.errors import InterpbenchError, ShapeError
 
 #: scikit-learn NMF settings; fixed init and random_state make the fit reproducible.

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+
 from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
 from interpbench.infra import atomic
 from interpbench.infra.errors import ShapeError
-from matplotlib.figure import Figure
 
 POSITIVE = np.array([1.0, 0.1, 0.1])
 NEGATIVE = np.array([0.1, 0.3, 1.0])

@@ -24,41 +24,10 @@ the same total as the hidden map, and attribution mass is preserved.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-from interpbench.agents.models import CONV_LAYERS, POOLED
-from interpbench.data.attribution_set import LayerGeometry
-from interpbench.infra.errors import InterpbenchError, ShapeError
 
-#: (kernel, stride, padding) of one layer along one axis.
-LayerSpec = tuple[int, int, int]
-
-
-def compose(layers: Sequence[LayerSpec]) -> LayerGeometry:
-    """Receptive field of the last layer of a chain, in input pixels (first layer first)."""
-    size, stride, offset = 1, 1, 0.0
-    for kernel, step, pad in layers:
-        size += (kernel - 1) * stride
-        offset += ((kernel - 1) / 2 - pad) * stride
-        stride *= step
-    return LayerGeometry(size=size, stride=stride, offset=offset)
-
-
-def clear_cnn_specs(layer: str) -> list[LayerSpec]:
-    """The clear CNN's layers up to ``layer``'s ReLU output (its own pooling excluded)."""
-    specs: list[LayerSpec] = []
-    for name, _, _, kernel in CONV_LAYERS:
-        specs.append((kernel, 1, kernel // 2))
-        if name == layer:
-            return specs
-        if name in POOLED:
-            specs.append((2, 2, 0))
-    raise InterpbenchError(f"unknown layer {layer!r}; the clear CNN has {[n for n, *_ in CONV_LAYERS]}")
-
-
-def clear_cnn_geometry(layer: str = "2b") -> LayerGeometry:
-    return compose(clear_cnn_specs(layer))
+from interpbench.data.layers import LayerGeometry
+from interpbench.infra.errors import ShapeError
 
 
 def projection_matrix(geometry: LayerGeometry, hidden: int, size: int) -> np.ndarray:

@@ -9,33 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from interpbench.infra import atomic
+
+from interpbench.data.layers import LayerGeometry
+from interpbench.data.sidecar import read_pair, write_pair
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 FORMAT = "interpbench.attributionset/1"
-
-
-@dataclass(frozen=True)
-class LayerGeometry:
-    """Where a hidden unit at (i, j) looks in the input: the analytic receptive field.
-
-    Unit (i, j) is centred on input pixel ``(offset + i * stride, offset + j * stride)`` and its
-    receptive field is ``size`` x ``size`` pixels (composed layer by layer as in Network
-    Dissection: size = (s2 - 1) * step1 + s1, offset = o2 * step1 + o1, step = step1 * step2).
-    """
-
-    size: int
-    stride: int
-    offset: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"size": self.size, "stride": self.stride, "offset": self.offset}
 
 
 @dataclass(eq=False)
@@ -90,42 +74,26 @@ class AttributionSet:
         h.update(json.dumps([self.layer, self.head, self.method], sort_keys=True).encode())
         return h.hexdigest()
 
+    def take(self, index: np.ndarray | slice) -> AttributionSet:
+        """The frames at ``index`` (repeats allowed); no hashing (see ``FrameSet.take``)."""
+        return AttributionSet(maps=self.maps[index], hidden=self.hidden[index], layer=self.layer, head=self.head,
+                              method=self.method, components=self.components, geometry=self.geometry,
+                              meta=self.meta)
+
     def save(self, path: str | Path) -> Path:
-        path = Path(path).with_suffix(".npz")
-        with atomic.atomic_path(path, suffix=".npz") as tmp:
-            np.savez_compressed(
-                tmp,
-                maps=self.maps.astype(np.float32),
-                hidden=self.hidden.astype(np.float32),
-                components=self.components.astype(np.float32),
-            )
-        atomic.write_json(
-            path.with_suffix(".json"),
-            {
-                "format": FORMAT,
-                "layer": self.layer,
-                "head": self.head,
-                "method": self.method,
-                "geometry": self.geometry.as_dict(),
-                "meta": self.meta,
-                "content_hash": self.content_hash(),
-            },
-        )
-        return path
+        """Write ``path`` (.npz) and its ``.json`` sidecar as one unit; returns the npz path."""
+        arrays = {"maps": self.maps.astype(np.float32), "hidden": self.hidden.astype(np.float32),
+                  "components": self.components.astype(np.float32)}
+        meta = {"format": FORMAT, "layer": self.layer, "head": self.head, "method": self.method,
+                "geometry": self.geometry.as_dict(), "meta": self.meta, "content_hash": self.content_hash()}
+        return write_pair(path, arrays, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> AttributionSet:
-        path = Path(path).with_suffix(".npz")
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if not p.exists():
-                raise InterpbenchError(f"AttributionSet file not found: {p} (make one with `interpbench attribute`)")
+        arrays, meta = read_pair(path, kind="AttributionSet", fmt=FORMAT,
+                                 hint="make one with `interpbench attribute`")
+        npz = Path(path).with_suffix(".npz")
         try:
-            meta = json.loads(meta_path.read_text())
-            with np.load(path) as z:
-                arrays = {k: z[k] for k in z.files}
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
             attr = cls(
                 maps=arrays["maps"],
                 hidden=arrays["hidden"],
@@ -136,8 +104,8 @@ class AttributionSet:
                 geometry=LayerGeometry(**meta["geometry"]),
                 meta=meta.get("meta", {}),
             )
-        except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
-            raise CorruptFileError(f"cannot read AttributionSet {path}: {exc}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptFileError(f"cannot read AttributionSet {npz}: {exc!r}") from exc
         if attr.content_hash() != meta.get("content_hash"):
-            raise CorruptFileError(f"{path}: contents do not match the hash in {meta_path.name}")
+            raise CorruptFileError(f"{npz}: contents do not match the hash in its sidecar")
         return attr

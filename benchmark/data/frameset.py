@@ -8,14 +8,13 @@ content hash) so that a person can read how it was made without loading arrays.
 from __future__ import annotations
 
 import hashlib
-import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from interpbench.infra import atomic
+
+from interpbench.data.sidecar import read_pair, write_pair
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 #: Mask classes in channel order; every observation pixel belongs to exactly one of them.
@@ -32,6 +31,7 @@ MASK_CLASSES: tuple[str, ...] = (
 )
 
 OBS_SHAPE = (64, 64, 3)
+FORMAT = "interpbench.frameset/1"
 
 
 @dataclass(eq=False)
@@ -85,16 +85,24 @@ class FrameSet:
         idx = [self.class_index(c) for c in names]
         return self.masks[:, idx].any(axis=1)
 
-    def subset(self, index: np.ndarray | slice) -> FrameSet:
+    def take(self, index: np.ndarray | slice) -> FrameSet:
+        """The frames at ``index`` (repeats allowed), sharing classes and provenance. No hashing:
+        bootstrap replicates and area bins take thousands of these."""
         picked = np.arange(len(self))[index]
-        return FrameSet(
-            obs=self.obs[picked],
-            masks=self.masks[picked],
-            classes=self.classes,
-            level_seeds=self.level_seeds[picked],
-            states=[self.states[i] for i in picked],
-            provenance={**self.provenance, "subset_of": self.content_hash()},
-        )
+        return FrameSet(obs=self.obs[picked], masks=self.masks[picked], classes=self.classes,
+                        level_seeds=self.level_seeds[picked], states=[self.states[i] for i in picked],
+                        provenance=self.provenance)
+
+    def subset(self, index: np.ndarray | slice) -> FrameSet:
+        """:meth:`take`, recording the parent set's hash in the provenance (for saved subsets)."""
+        part = self.take(index)
+        part.provenance = {**self.provenance, "subset_of": self.content_hash()}
+        return part
+
+    def with_masks(self, masks: np.ndarray) -> FrameSet:
+        """The same frames with other masks (a control: masks of other frames)."""
+        return FrameSet(obs=self.obs, masks=masks, classes=self.classes, level_seeds=self.level_seeds,
+                        states=self.states, provenance=self.provenance)
 
     def content_hash(self) -> str:
         """sha256 of the arrays and classes: the cache key for anything computed from this set."""
@@ -108,56 +116,40 @@ class FrameSet:
     # -- storage -----------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        """Write ``path`` (.npz) and its ``.json`` sidecar atomically; returns the npz path."""
-        path = Path(path).with_suffix(".npz")
-        state_lengths = np.array([len(s) for s in self.states], dtype=np.int64)
-        with atomic.atomic_path(path, suffix=".npz") as tmp:
-            np.savez_compressed(
-                tmp,
-                obs=self.obs,
-                masks=np.packbits(self.masks, axis=-1),
-                level_seeds=self.level_seeds.astype(np.int64),
-                states=np.frombuffer(b"".join(self.states), dtype=np.uint8),
-                state_lengths=state_lengths,
-            )
-        meta = {
-            "format": "interpbench.frameset/1",
-            "n": len(self),
-            "classes": list(self.classes),
-            "content_hash": self.content_hash(),
-            "provenance": self.provenance,
+        """Write ``path`` (.npz) and its ``.json`` sidecar as one unit; returns the npz path."""
+        arrays = {
+            "obs": self.obs,
+            "masks": np.packbits(self.masks, axis=-1),
+            "level_seeds": self.level_seeds.astype(np.int64),
+            "states": np.frombuffer(b"".join(self.states), dtype=np.uint8),
+            "state_lengths": np.array([len(s) for s in self.states], dtype=np.int64),
         }
-        atomic.write_json(path.with_suffix(".json"), meta)
-        return path
+        meta = {"format": FORMAT, "n": len(self), "classes": list(self.classes),
+                "content_hash": self.content_hash(), "provenance": self.provenance}
+        return write_pair(path, arrays, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> FrameSet:
-        path = Path(path).with_suffix(".npz")
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if not p.exists():
-                raise InterpbenchError(f"FrameSet file not found: {p} (build one with `interpbench frames`)")
-        try:
-            meta = json.loads(meta_path.read_text())
-            with np.load(path) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-            raise CorruptFileError(f"cannot read FrameSet {path}: {exc}") from exc
+        arrays, meta = read_pair(path, kind="FrameSet", fmt=FORMAT, hint="build one with `interpbench frames`")
+        npz = Path(path).with_suffix(".npz")
         missing = {"obs", "masks", "level_seeds", "states", "state_lengths"} - arrays.keys()
-        if missing or meta.get("format") != "interpbench.frameset/1":
-            raise CorruptFileError(f"{path} is not an interpbench FrameSet (missing {sorted(missing)})")
-        offsets = np.concatenate([[0], np.cumsum(arrays["state_lengths"])])
-        blob = arrays["states"].tobytes()
-        if offsets[-1] != len(blob):
-            raise CorruptFileError(f"{path}: state lengths do not add up to the stored state bytes")
-        frames = cls(
-            obs=arrays["obs"],
-            masks=np.unpackbits(arrays["masks"], axis=-1, count=OBS_SHAPE[1]).astype(bool),
-            classes=tuple(meta["classes"]),
-            level_seeds=arrays["level_seeds"],
-            states=[blob[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
-            provenance=meta.get("provenance", {}),
-        )
+        if missing:
+            raise CorruptFileError(f"{npz} is not an interpbench FrameSet (missing {sorted(missing)})")
+        try:
+            offsets = np.concatenate([[0], np.cumsum(arrays["state_lengths"])])
+            blob = arrays["states"].tobytes()
+            if offsets[-1] != len(blob):
+                raise CorruptFileError(f"{npz}: state lengths do not add up to the stored state bytes")
+            frames = cls(
+                obs=arrays["obs"],
+                masks=np.unpackbits(arrays["masks"], axis=-1, count=OBS_SHAPE[1]).astype(bool),
+                classes=tuple(meta["classes"]),
+                level_seeds=arrays["level_seeds"],
+                states=[blob[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
+                provenance=meta.get("provenance", {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptFileError(f"cannot read FrameSet {npz}: {exc!r}") from exc
         if frames.content_hash() != meta.get("content_hash"):
-            raise CorruptFileError(f"{path}: contents do not match the hash in {meta_path.name}")
+            raise CorruptFileError(f"{npz}: contents do not match the hash in its sidecar")
         return frames

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
+
 from interpbench.agents.policies import Policy, policy_from_spec
 from interpbench.data.frameset import MASK_CLASSES, FrameSet
 from interpbench.game.env import DistributionMode, Split, level_range, make_env
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.provenance import code_version
-from tqdm import tqdm
 
 #: The default evaluation set: 512 frames from held-out levels.
 DEFAULT_N = 512

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from interpbench.data.frameset import FrameSet
 from interpbench.infra import atomic
 

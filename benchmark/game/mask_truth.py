@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from interpbench.data.frameset import MASK_CLASSES
 from interpbench.game.env import NUM_ACTIONS, DistributionMode, LevelRange, make_env
 from interpbench.game.masks import open_render_env, render_states

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from interpbench.data.frameset import MASK_CLASSES
 from interpbench.game.env import deadlock_free_env, quiet_gym_import
 from interpbench.game.procgen_state import CoinRunState, parse

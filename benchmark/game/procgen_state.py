@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
 
 GAME_NAME = "coinrun"

@@ -8,7 +8,6 @@ still reproduce, so a bar cannot outlive the zoo it was measured on.
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import tomllib
@@ -43,7 +42,7 @@ def gated_metrics(config: dict[str, Any]) -> list[str]:
 
 def gate_frames(config: dict[str, Any], progress: bool = False) -> Path:
     """The gate's frame set (built by the published agent on first use, then cached)."""
-    from interpbench.scoring.scorer import frames_cache_path, load_or_build_frames
+    from interpbench.frames.default import frames_cache_path, load_or_build_frames
 
     n, seed = config["gate"]["frames"], config["gate"]["seed"]
     path = frames_cache_path(n, seed)
@@ -53,22 +52,18 @@ def gate_frames(config: dict[str, Any], progress: bool = False) -> Path:
 
 def measure(config: dict[str, Any], names: list[str], progress: bool = False) -> tuple[dict[str, float], str]:
     """Spearman with the human judgments for each of ``names`` on the shipped zoo, scored with
-    the gate's settings through the code path of ``interpbench check``; and a line saying which
-    zoo was measured."""
-    from interpbench.cli.commands.validate import (
-        add_validation_arguments,
-        validation_from_args,
-    )
+    the gate's settings through the library call behind ``interpbench check``; and a line saying
+    which zoo was measured."""
+    from interpbench import api
+    from interpbench.scoring.table import ScoringConfig
 
     gate = config["gate"]
-    parser = argparse.ArgumentParser()
-    add_validation_arguments(parser, metrics_option=False)
-    args = parser.parse_args(["--frames", str(gate_frames(config, progress)), "--bootstrap", str(gate["bootstrap"]),
-                              "--seed", str(gate["seed"])] + ([] if progress else ["--no-progress"]))
-    table, _, validation = validation_from_args(args, names)
+    evaluation = api.evaluate_zoo(names, frames_path=gate_frames(config, progress), progress=progress,
+                                  config=ScoringConfig(n_bootstrap=gate["bootstrap"], seed=gate["seed"]))
+    table = evaluation.table
     if table.errors:
         raise InterpbenchError(f"metrics that failed to score: {table.errors}")
-    spearman = validation.leaderboard.set_index("name")["spearman"]
+    spearman = evaluation.validation.leaderboard.set_index("name")["spearman"]
     kinds = Counter(f"{row.method} {row.preset}" for row in table.checkpoints.itertuples())
     zoo = ", ".join(f"{count} x {kind}" for kind, count in sorted(kinds.items()))
     return {name: float(spearman[name]) for name in names}, zoo

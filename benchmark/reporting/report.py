@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from interpbench.infra import atomic
-from interpbench.scoring.scorer import ScoreTable
+from interpbench.scoring.table import ScoreTable
 from interpbench.validation.validate import LEVEL, Validation
 
 FIGURES = {
@@ -76,9 +77,8 @@ def _score_replicates(validation: Validation, table: ScoreTable) -> pd.DataFrame
     matched = validation.matched
     rows = []
     for metric, boot in validation.model_boot.items():
-        sign = 1.0 if table.higher_is_better[metric] else -1.0
         if boot.shape[0] == 0:
-            boot = sign * np.stack([table.scores[metric][n].trained.mean() for n in matched.index])[None]
+            boot = table.model_scores(metric, "trained", matched.index)[None]
         for j, name in enumerate(matched.index):
             rows += [{"metric": metric, "checkpoint": name, "num_levels": matched.at[name, "num_levels"],
                       "run": f"run {matched.at[name, 'run']}", "replicate": b, "score": boot[b, j]}
@@ -102,9 +102,9 @@ def figure_metric_vs_human(validation: Validation, table: ScoreTable) -> bytes:
 
     sns = _seaborn()
     matched = validation.matched
-    rows = [{"metric": m, "human": matched.at[n, "human"], "levels": matched.at[n, "num_levels"],
-             "score": (1.0 if table.higher_is_better[m] else -1.0) * table.scores[m][n].trained.mean()}
-            for m in validation.model_boot for n in matched.index]
+    rows = [{"metric": m, "human": matched.at[n, "human"], "levels": matched.at[n, "num_levels"], "score": score}
+            for m in validation.model_boot
+            for n, score in zip(matched.index, table.model_scores(m, "trained", matched.index))]
     data = pd.DataFrame(rows)
     grid = sns.relplot(data=data, kind="scatter", x="human", y="score", hue="levels", hue_norm=LogNorm(),
                        palette="viridis", col="metric", col_wrap=min(4, data["metric"].nunique()),

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from interpbench.infra.errors import InterpbenchError
-from interpbench.infra.provenance import REPO_ROOT
 
-LABELS_DIR = REPO_ROOT / "human_labels"
+from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.resources import package_path
+
+LABELS_DIR = package_path("interpbench.human_labels")
 DISTILL2020_DIR = LABELS_DIR / "distill2020"
 PER_FEATURE_DIR = LABELS_DIR / "per_feature"
 

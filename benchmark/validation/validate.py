@@ -4,7 +4,7 @@ Pure functions on arrays and tables, so that every number of the leaderboard can
 from ``scores.csv`` and the label files without running a model.
 
 The bootstrap: replicate ``b`` re-scores every checkpoint on the same resampled frames
-(``boot[b]``, from :mod:`interpbench.scoring.scorer`) and pairs it with a resample of the researchers
+(``boot[b]``, from :mod:`interpbench.scoring.plan`) and pairs it with a resample of the researchers
 (``researcher_draws[b]``), so the interval covers both the choice of evaluation frames and the
 choice of judges. The human ceiling has neither frames nor a second pair of judges to resample;
 its interval resamples the 14 models instead. Intervals are 95% percentile intervals.
@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from interpbench.infra.errors import InterpbenchError
 from scipy import stats
 
+from interpbench.infra.errors import InterpbenchError
+from interpbench.metrics.base import orientation
+
 if TYPE_CHECKING:
-    from interpbench.scoring.scorer import ScoreTable
+    from interpbench.scoring.table import ScoreTable
     from interpbench.validation.labels import AggregateJudgments
 
 LEVEL = 0.95
@@ -187,32 +189,24 @@ def match_checkpoints(table: ScoreTable, labels: AggregateJudgments, method: str
     return matched, by_researcher.loc[keys[found]].to_numpy(), ckpts.index[~found].tolist()
 
 
-def _oriented(table: ScoreTable, metric: str, names: pd.Index, field_name: str) -> np.ndarray:
-    """Mean over features of ``field_name`` for ``names``, negated for lower-is-better metrics."""
-    sign = 1.0 if table.higher_is_better[metric] else -1.0
-    per = table.scores[metric]
-    return sign * np.stack([getattr(per[n], field_name) for n in names]).mean(axis=-1)
-
-
 def _metric_row(table: ScoreTable, metric: str, matched: pd.DataFrame, human_boot: np.ndarray,
                 judgments: pd.DataFrame | None) -> tuple[dict, np.ndarray, Agreement]:
     names = matched.index
-    model = _oriented(table, metric, names, "trained")
-    boot = _oriented(table, metric, names, "boot").T  # (B, n)
+    model = table.model_scores(metric, "trained", names)
+    boot = table.model_scores(metric, "boot", names).T  # (B, n)
     agree = agreement(model, boot, matched["human"].to_numpy(), human_boot)
-    sign = 1.0 if table.higher_is_better[metric] else -1.0
+    sign = orientation(table.metric_objects[metric])
     auroc = float("nan")
     if judgments is not None and not judgments.empty:
         per_feature = pd.DataFrame([{"checkpoint": n, "feature": f, "score": sign * v}
                                     for n in names for f, v in enumerate(table.scores[metric][n].trained)])
         auroc = feature_auroc(per_feature, judgments)
-    bins = sign * np.stack([table.scores[metric][n].area_bins for n in names])
     row = {
         "kind": "metric", "name": metric, "higher_is_better": table.higher_is_better[metric], **agree.row(),
         "auroc": auroc,
-        "beats_randomized": fraction_above(model, _oriented(table, metric, names, "randomized")),
-        "beats_shuffled_masks": fraction_above(model, _oriented(table, metric, names, "shuffled")),
-        "area_spearman": area_correlation(table.bin_area, bins),
+        "beats_randomized": fraction_above(model, table.model_scores(metric, "randomized", names)),
+        "beats_shuffled_masks": fraction_above(model, table.model_scores(metric, "shuffled", names)),
+        "area_spearman": area_correlation(table.bin_area, table.model_scores(metric, "area_bins", names)),
     }
     return row, boot, agree
 

@@ -13,6 +13,7 @@ import time
 import pytest
 import torch
 from attribution_helpers import env_frameset
+
 from interpbench.attribution.attribute import (
     attribute_checkpoint,
     captum_layer_attributions,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from interpbench.frames.build import build_frameset
 
 N = 128

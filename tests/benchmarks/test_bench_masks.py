@@ -10,6 +10,7 @@ import os
 import time
 
 import pytest
+
 from interpbench.game.env import heldout_levels
 from interpbench.game.mask_truth import TruthRenderer, collect_states
 from interpbench.game.masks import MaskRenderer

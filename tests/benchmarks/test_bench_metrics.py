@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from interpbench.metrics import available, get
 from interpbench.metrics.base import checked_scores
 from interpbench.metrics.quantus_equivalents import QUANTUS_CLASSES

@@ -4,39 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-
-def add_attribution_arguments(parser: argparse.ArgumentParser) -> None:
-    """CHECKPOINT FRAMES and the method options, shared with ``interpbench gallery``."""
-    parser.add_argument("checkpoint", help="'reference', or a checkpoint path (.safetensors zoo checkpoint or .jd)")
-    parser.add_argument("frames", help="FrameSet .npz (from `interpbench frames`)")
-    parser.add_argument("--head", choices=("value", "policy"), default="value")
-    parser.add_argument(
-        "--action", type=int, default=None, help="policy head: attribute this logit (default: each frame's greedy one)"
-    )
-    parser.add_argument("--features", type=int, default=8, help="number of NMF features (default 8)")
-    parser.add_argument("--no-cache", action="store_true", help="recompute and do not store in the cache")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def attribution_from_args(args: argparse.Namespace):
-    """Load checkpoint and frames named on the command line and attribute (cached)."""
-    from interpbench.agents.models import load_checkpoint
-    from interpbench.agents.reference import require_reference_path
-    from interpbench.attribution.attribute import attribute_checkpoint
-    from interpbench.data.frameset import FrameSet
-
-    path = require_reference_path() if args.checkpoint == "reference" else Path(args.checkpoint)
-    return attribute_checkpoint(
-        load_checkpoint(path),
-        FrameSet.load(args.frames),
-        head=args.head,
-        n_features=args.features,
-        cache=not args.no_cache,
-        action=args.action,
-        progress=not args.no_progress,
-    )
+from interpbench.cli.options import add_attribution_arguments, attribution_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

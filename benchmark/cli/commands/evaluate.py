@@ -4,39 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from interpbench.cli.options import add_runtime_arguments, add_split_arguments, set_threads
 from interpbench.infra import atomic
-
-
-def add_split_arguments(parser: argparse.ArgumentParser) -> None:
-    """--split/--levels/--distribution-mode, shared with ``interpbench frames``."""
-    parser.add_argument("--split", choices=("heldout", "train"), default="heldout")
-    parser.add_argument(
-        "--levels",
-        type=int,
-        default=None,
-        help="train split: the model's level count (seeds [0, L)); held-out split: restrict to "
-        "the first L held-out seeds (default: the whole held-out range)",
-    )
-    parser.add_argument("--distribution-mode", choices=("hard", "easy"), default="hard")
-
-
-def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
-    """--num-envs/--threads/--no-progress, shared with ``interpbench frames``."""
-    parser.add_argument("--num-envs", type=int, default=64)
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch intra-op threads (default 1: on a shared 2-core machine one thread built the "
-        "default FrameSet 3.5x faster than two, see docs/reference-agent.md)",
-    )
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def set_threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, threads))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from interpbench.cli.commands.evaluate import (
+from interpbench.cli.options import (
     add_runtime_arguments,
     add_split_arguments,
     set_threads,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from interpbench.cli.commands.attribute import (
+from interpbench.cli.options import (
     add_attribution_arguments,
     attribution_from_args,
 )

@@ -9,34 +9,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from interpbench.cli.commands.score import metric_names
-from interpbench.cli.commands.validate import (
-    add_validation_arguments,
-    validation_from_args,
-)
+from interpbench.cli.options import add_validation_arguments, evaluation_from_args, metric_specs
 from interpbench.infra.provenance import REPO_ROOT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_validation_arguments(parser)
-    parser.add_argument("-o", "--output", type=Path, default=REPO_ROOT / "reports", help="folder (default: reports/)")
+    parser.add_argument("-o", "--output", type=Path, default=None,
+                        help="folder (default: reports/ of a checkout, else ./reports)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from interpbench.data.zoo import default_zoo
+    from interpbench.frames.default import default_frames_path
     from interpbench.infra.provenance import code_version
     from interpbench.reporting.report import ReportContext, write_report
-    from interpbench.scoring.scorer import default_frames_path
 
-    table, labels, validation = validation_from_args(args, metric_names(args))
+    evaluation = evaluation_from_args(args, metric_specs(args))
     ctx = ReportContext(
-        zoo=_shown(args.zoo),
+        zoo=_shown(args.zoo or default_zoo()),
         frames=_shown(args.frames or default_frames_path()),
-        citation=labels.source.get("citation", "?"),
+        citation=evaluation.labels.source.get("citation", "?"),
         code_version=code_version(),
     )
-    for path in write_report(args.output, ctx, validation, table):
+    output = args.output or (REPO_ROOT / "reports" if (REPO_ROOT / ".git").exists() else Path("reports"))
+    for path in write_report(output, ctx, evaluation.validation, evaluation.table):
         print(f"wrote {path}")
-    return 0
+    return 1 if evaluation.table.errors else 0
 
 
 def _shown(path: Path) -> str:

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import torch
+
     from interpbench.baselines import zoo
 
     torch.set_num_threads(args.threads)

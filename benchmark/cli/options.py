@@ -1,0 +1,138 @@
+"""Command-line options several commands share, and the steps that turn them into library calls.
+
+Only the CLI imports this; every step it takes is a call into ``interpbench.api`` or a stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from interpbench.scoring.table import DEFAULT_BOOTSTRAP, ScoringConfig
+from interpbench.validation.labels import DISTILL2020_DIR, PER_FEATURE_DIR
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser, *, metrics_option: bool = True) -> None:
+    """--zoo/--frames/--bootstrap/--seed/--plugin/--jobs/--no-progress (and --metrics); caches live
+    under ``$INTERPBENCH_CACHE`` (see ``interpbench.infra.cache``)."""
+    parser.add_argument("--zoo", type=Path, default=None, help="checkpoint folder (default: the shipped zoo)")
+    parser.add_argument("--frames", type=Path, default=None,
+                        help="FrameSet (.npz); default: 512 held-out frames kept in the cache, built on first use")
+    if metrics_option:
+        parser.add_argument("--metrics", default=None,
+                            help="comma-separated metric specs, e.g. raw-overlap,attribution-mass[classes=coin+saw] "
+                                 "(default: all registered)")
+    parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP,
+                        help=f"frame resamples per checkpoint (default: {DEFAULT_BOOTSTRAP}; 0: no intervals)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the resamples and the randomized twins")
+    parser.add_argument("--plugin", type=Path, action="append", default=[], help="a .py file that registers metrics")
+    parser.add_argument("--jobs", type=int, default=None, help="processes for attribution (default: one per core)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def add_validation_arguments(parser: argparse.ArgumentParser, *, metrics_option: bool = True) -> None:
+    add_scoring_arguments(parser, metrics_option=metrics_option)
+    parser.add_argument("--labels", type=Path, default=DISTILL2020_DIR,
+                        help="aggregate judgments folder (default: human_labels/distill2020)")
+    parser.add_argument("--feature-labels", type=Path, default=PER_FEATURE_DIR,
+                        help="folder of per-feature judgment CSVs (default: human_labels/per_feature)")
+    parser.add_argument("--method", default=None, help="training method to validate when the zoo holds several")
+
+
+def metric_specs(args: argparse.Namespace) -> list[str] | None:
+    from interpbench.metrics.registry import split_specs
+
+    return split_specs(args.metrics) if getattr(args, "metrics", None) else None
+
+
+def score_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``api.score`` that the scoring options name."""
+    return {"zoo": args.zoo, "frames_path": args.frames, "plugins": args.plugin, "progress": not args.no_progress,
+            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed), "n_jobs": args.jobs}
+
+
+def warn_failures(table) -> None:
+    from interpbench.metrics import registry
+
+    for message in registry.load_failures():
+        print(f"warning: {message}", file=sys.stderr)
+    for name, message in table.errors.items():
+        print(f"warning: metric {name} failed and is left out: {message}", file=sys.stderr)
+
+
+def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None):
+    """``api.evaluate_zoo`` for the arguments of validate/report/check, warnings printed."""
+    from interpbench import api
+
+    evaluation = api.evaluate_zoo(specs, labels=args.labels, feature_labels=args.feature_labels, method=args.method,
+                                  **score_options(args))
+    warn_failures(evaluation.table)
+    return evaluation
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """--split/--levels/--distribution-mode, shared with ``interpbench frames``."""
+    parser.add_argument("--split", choices=("heldout", "train"), default="heldout")
+    parser.add_argument(
+        "--levels",
+        type=int,
+        default=None,
+        help="train split: the model's level count (seeds [0, L)); held-out split: restrict to "
+        "the first L held-out seeds (default: the whole held-out range)",
+    )
+    parser.add_argument("--distribution-mode", choices=("hard", "easy"), default="hard")
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """--num-envs/--threads/--no-progress, shared with ``interpbench frames``."""
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: on a shared 2-core machine one thread built the "
+        "default FrameSet 3.5x faster than two, see docs/reference-agent.md)",
+    )
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+
+def add_attribution_arguments(parser: argparse.ArgumentParser) -> None:
+    """CHECKPOINT FRAMES and the method options, shared with ``interpbench gallery``."""
+    parser.add_argument("checkpoint", help="'reference', or a checkpoint path (.safetensors zoo checkpoint or .jd)")
+    parser.add_argument("frames", help="FrameSet .npz (from `interpbench frames`)")
+    parser.add_argument("--head", choices=("value", "policy"), default="value")
+    parser.add_argument(
+        "--action", type=int, default=None, help="policy head: attribute this logit (default: each frame's greedy one)"
+    )
+    parser.add_argument("--features", type=int, default=8, help="number of NMF features (default 8)")
+    parser.add_argument("--no-cache", action="store_true", help="recompute and do not store in the cache")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def attribution_from_args(args: argparse.Namespace):
+    """Load checkpoint and frames named on the command line and attribute (cached)."""
+    from interpbench.agents.models import load_checkpoint
+    from interpbench.agents.reference import require_reference_path
+    from interpbench.attribution.attribute import attribute_checkpoint
+    from interpbench.data.frameset import FrameSet
+
+    path = require_reference_path() if args.checkpoint == "reference" else Path(args.checkpoint)
+    return attribute_checkpoint(
+        load_checkpoint(path),
+        FrameSet.load(args.frames),
+        head=args.head,
+        n_features=args.features,
+        cache=not args.no_cache,
+        action=args.action,
+        progress=not args.no_progress,
+    )
+
+
