@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: report test setup
+.PHONY: report test setup lint
 
 setup: $(STAMP)
 
@@ -23,5 +23,9 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/interpbench report
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest

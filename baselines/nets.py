@@ -22,7 +22,8 @@ def init_orthogonal(model: ClearCNN) -> ClearCNN:
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.orthogonal_(module.weight, np.sqrt(2))
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
     nn.init.orthogonal_(model.pi.weight, 0.01)
     nn.init.orthogonal_(model.vf.weight, 1.0)
     return model

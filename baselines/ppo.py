@@ -148,7 +148,7 @@ def train_ppo(
     obs = torch.zeros((steps, n, 64, 64, 3), dtype=torch.uint8)  # raw frames: 4x smaller than floats
     actions = torch.zeros((steps, n), dtype=torch.long, device=device)
     logprobs, rewards, dones, values = (torch.zeros((steps, n), device=device) for _ in range(4))
-    recent = deque(maxlen=100)  # completion of the last 100 training episodes
+    recent: deque[float] = deque(maxlen=100)  # completion of the last 100 training episodes
     _, raw_obs, first = env.observe()
     next_obs, next_done = torch.from_numpy(raw_obs["rgb"]), torch.zeros(n, device=device)
     started = time.perf_counter()

@@ -13,6 +13,7 @@ cache and on the leaderboard, so two spellings of one configuration share their 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -165,11 +166,11 @@ def _load_all() -> list[str]:
         return failures
     _loaded = True
     for module in BUILTIN_MODULES:
-        _import_as(BUILT_IN, lambda module=module: importlib.import_module(module))
+        _import_as(BUILT_IN, functools.partial(importlib.import_module, module))
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist else "?"
         try:
-            _import_as(f"entry point {dist}:{ep.value}", lambda ep=ep: _register_entry_point(ep))
+            _import_as(f"entry point {dist}:{ep.value}", functools.partial(_register_entry_point, ep))
         except Exception as exc:  # a broken plugin must not hide the others
             failures.append(f"entry point {ep.name} ({dist}) failed to load: {type(exc).__name__}: {exc}")
     _load_failures.extend(failures)

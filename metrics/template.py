@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from interpbench.metrics.base import BaseMetric
+from interpbench import BaseMetric, register
 from interpbench.metrics.maps import flat_maps, mass_on, object_mask, ratio
-from interpbench.metrics.registry import register
 
 
 @register("$name")
@@ -39,14 +38,21 @@ class $cls(BaseMetric):
     """Share of the feature's positive attribution mass on objects (edit me: one line for `list`).
 
     score_f = sum_n sum_{p in S_n} max(a[n, f, p], 0) / sum_n sum_p max(a[n, f, p], 0)
+
+    Written in the frame-additive form (per-frame terms, summed, then combined) so that the
+    benchmark scores bootstrap resamples by reweighting frames instead of re-running it; a plain
+    ``score(self, attr, frames) -> (F,)`` works too, only slower to resample.
     """
 
     higher_is_better = True
 
-    def score(self, attr, frames) -> np.ndarray:
+    def frame_terms(self, attr, frames) -> dict[str, np.ndarray]:
         values = flat_maps(attr, "positive")  # float32 (N, F, P)
         objects = object_mask(frames, self.classes)  # bool (N, P); classes=None: all but background
-        return ratio(mass_on(values, objects).sum(axis=0), values.sum(axis=(0, 2)))
+        return {"on": mass_on(values, objects), "total": values.sum(axis=-1, dtype=np.float64)}  # (N, F) each
+
+    def combine(self, totals, n_frames) -> np.ndarray:
+        return ratio(totals["on"], totals["total"])  # (..., F) from the frame sums
 ''')
 
 TEST = Template('''"""Hand-computed cases for the ``$name`` plugin."""
@@ -55,8 +61,8 @@ from pathlib import Path
 
 import numpy as np
 
+from interpbench import get, load_plugin_file
 from interpbench.metrics.base import checked_scores
-from interpbench.metrics.registry import get, load_plugin_file
 from interpbench.metrics.testing import make_attribution, make_frames
 
 PLUGIN = Path(__file__).with_name("$module.py")

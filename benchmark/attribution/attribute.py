@@ -112,7 +112,7 @@ def layer_attributions(
             # All alphas of all frames in one batch: (steps * B, C, h, w), alpha-major.
             path = (alphas.view(-1, 1, 1, 1, 1) * acts.unsqueeze(0)).flatten(0, 1).requires_grad_(True)
             batch_actions = None if actions is None else actions[s].repeat(n_steps)
-            score = head_output(*model.forward_from(layer, path), head, batch_actions)
+            score = head_output(*model.forward_from(layer, path), head, batch_actions)  # type: ignore[call-arg]
             (grads,) = torch.autograd.grad(score.sum(), path)
             mean_grad = grads.view(n_steps, *acts.shape).mean(0)
             out.append(acts * mean_grad)
@@ -136,8 +136,8 @@ def completeness_gap(
     """
     with torch.no_grad():
         acts = model.forward_to(layer, preprocess(obs))
-        full = head_output(*model.forward_from(layer, acts), head, actions)
-        zeroed = head_output(*model.forward_from(layer, torch.zeros_like(acts)), head, actions)
+        full = head_output(*model.forward_from(layer, acts), head, actions)  # type: ignore[call-arg]
+        zeroed = head_output(*model.forward_from(layer, torch.zeros_like(acts)), head, actions)  # type: ignore[call-arg]
     return attributions.reshape(len(obs), -1).sum(1, dtype=np.float64), (full - zeroed).double().numpy()
 
 
@@ -159,7 +159,7 @@ class _GatedAtLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, gate: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
         acts = self.gated(self.model.forward_to(self.layer, x) * gate.view(-1, 1, 1, 1))
-        return head_output(*self.model.forward_from(self.layer, acts), self.head, actions)
+        return head_output(*self.model.forward_from(self.layer, acts), self.head, actions)  # type: ignore[call-arg]
 
 
 def captum_layer_attributions(

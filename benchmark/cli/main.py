@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser, module = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        return int(module.run(args) or 0)
+        return int(module.run(args) or 0)  # type: ignore[attr-defined]
     except InterpbenchError as exc:
         print(f"interpbench {args.command}: error: {exc}", file=sys.stderr)
         return 2

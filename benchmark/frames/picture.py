@@ -33,6 +33,12 @@ def colour_masks(frames: FrameSet, index: np.ndarray) -> np.ndarray:
     return palette[frames.masks[index].argmax(axis=1)]
 
 
+def _rgb(colour: tuple[int, int, int]) -> tuple[float, float, float]:
+    """A 0-255 colour as matplotlib's 0-1 triple."""
+    red, green, blue = colour
+    return red / 255, green / 255, blue / 255
+
+
 def save_picture(frames: FrameSet, path: str | Path, count: int = 16, columns: int = 4) -> Path:
     """Write a grid of ``count`` evenly spaced frames, each beside its mask, with a legend."""
     import matplotlib
@@ -53,7 +59,7 @@ def save_picture(frames: FrameSet, path: str | Path, count: int = 16, columns: i
         axes[r, 2 * c].imshow(frames.obs[i], interpolation="nearest")
         axes[r, 2 * c].set_title(f"#{i} level {frames.level_seeds[i]}", fontsize=6)
         axes[r, 2 * c + 1].imshow(painted[k], interpolation="nearest")
-    legend = [Patch(color=np.array(CLASS_COLOURS[c]) / 255, label=c) for c in frames.classes]
+    legend = [Patch(color=_rgb(CLASS_COLOURS[c]), label=c) for c in frames.classes]
     fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     with atomic.atomic_path(path, suffix=".png") as tmp:

@@ -239,7 +239,7 @@ class CoinRunState:
             self,
             data=b"".join(parts),
             rng_spans=tuple(spans),
-            **{name: moved(getattr(self, name)) for name in ("time_at", "entities_at", "basic_at", "view_at", "grid_at")},
+            **{name: moved(getattr(self, name)) for name in ("time_at", "entities_at", "basic_at", "view_at", "grid_at")},  # type: ignore[arg-type]
         )
 
 

@@ -79,7 +79,7 @@ def _rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]
         rows = []
         for row in reader:
             if None in row or any(v is None for v in row.values()):
-                raise LabelError(f"{path}, line {reader.line_num}: expected {len(reader.fieldnames)} fields")
+                raise LabelError(f"{path}, line {reader.line_num}: expected {len(reader.fieldnames or ())} fields")
             rows.append((reader.line_num, {k: v.strip() for k, v in row.items()}))
     return rows
 

@@ -225,7 +225,9 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, judgments: pd.Dat
     # Baselines and the ceiling have no frames; their replicates are researcher (or model) draws only.
     baseline_draws = researcher_draws(by_researcher.shape[1], n_boot or DEFAULT_REPLICATES, seed)
     baseline_human = human_replicates(by_researcher, baseline_draws)
-    rows, model_boot, correlation_boot = [], {}, {}
+    rows: list[dict] = []
+    model_boot: dict[str, np.ndarray] = {}
+    correlation_boot: dict[str, np.ndarray] = {}
 
     top = ceiling(labels.by_researcher().to_numpy(), n_boot or DEFAULT_REPLICATES, seed)
     rows.append({"kind": "ceiling", "name": "human: researcher 1 vs 2", **top.row()})
