@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from interpbench.data.layers import LayerGeometry
-from interpbench.data.sidecar import read_pair, write_pair
+from interpbench.data.sidecar import read_only, read_pair, write_pair
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 FORMAT = "interpbench.attributionset/1"
@@ -57,6 +57,7 @@ class AttributionSet:
             raise InterpbenchError("attribution maps contain NaN or inf")
         if self.head not in ("value", "policy"):
             raise InterpbenchError(f"head must be 'value' or 'policy', got {self.head!r}")
+        read_only(self.maps, self.hidden, self.components)
 
     @property
     def n_frames(self) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from interpbench.data.sidecar import read_pair, write_pair
+from interpbench.data.sidecar import read_only, read_pair, write_pair
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 #: Mask classes in channel order; every observation pixel belongs to exactly one of them.
@@ -68,6 +68,7 @@ class FrameSet:
         unknown = [c for c in self.classes if c not in MASK_CLASSES]
         if unknown:
             raise InterpbenchError(f"unknown mask class(es) {unknown}; known: {list(MASK_CLASSES)}")
+        read_only(self.obs, self.masks, self.level_seeds)
 
     def __len__(self) -> int:
         return len(self.obs)

@@ -30,6 +30,16 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def read_only(*arrays: np.ndarray) -> None:
+    """Freeze the arrays of a data container in place.
+
+    Every metric receives the same container, so one that edits its inputs (``m = attr.maps;
+    m[m < 0] = 0``) would change what every later metric sees, and their cached scores; frozen,
+    the edit raises, and the isolation reports it under the metric's name."""
+    for array in arrays:
+        array.setflags(write=False)
+
+
 def pair_paths(path: str | Path) -> tuple[Path, Path]:
     """(``.npz``, ``.json``) of the artefact named ``path`` (with or without a suffix)."""
     npz = Path(path).with_suffix(".npz")
