@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from interpbench.metrics.base import BaseMetric, Terms
+from interpbench.metrics.base import BaseMetric, MetricError, Terms
 from interpbench.metrics.maps import (
     Sign,
     check_sign,
@@ -42,6 +42,11 @@ class AttributionMass(BaseMetric):
     def __init__(self, classes: Sequence[str] | None = None, sign: Sign = "positive", pooled: bool = True) -> None:
         super().__init__(classes)
         self.sign = check_sign(sign)
+        if self.sign == "signed":
+            # A signed total can be near zero while its parts are not: the share is then
+            # summation-order noise (one report's Spearman moved 0.156 -> -0.048 between machines).
+            raise MetricError(f"{type(self).__name__}: sign='signed' divides by a signed total that can be near "
+                              "zero (an ill-conditioned ratio); use 'positive' or 'abs'")
         self.pooled = pooled
 
     def parts(self, attr: AttributionSet, frames: FrameSet) -> tuple[np.ndarray, np.ndarray]:

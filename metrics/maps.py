@@ -148,6 +148,18 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
 _THREADS = max(1, min(_CORES, 8))
 
 
+def set_threads(threads: int) -> int:
+    """Split top-k work over ``threads`` threads from now on (default: the cores, at most 8);
+    returns the previous count. Results do not depend on it: each frame is counted by one
+    thread; speed comparisons against single-threaded references set it to 1."""
+    global _THREADS
+    previous, _THREADS = _THREADS, max(1, int(threads))
+    if _pool.cache_info().currsize:
+        _pool().shutdown(wait=False)
+        _pool.cache_clear()
+    return previous
+
+
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(_THREADS, thread_name_prefix="interpbench-top-k")

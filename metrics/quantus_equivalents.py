@@ -50,12 +50,14 @@ class TopKIntersection(ThresholdedSaliency):
 
 @register("relevance-mass-accuracy")
 class RelevanceMassAccuracy(AttributionMass):
-    """Per-frame share of signed attribution on objects, mean over frames (Quantus).
+    """Per-frame share of positive relevance on objects, mean over frames (Quantus, CLEVR-XAI).
 
-    score_f = mean_n sum_{p in S_n} a[n, f, p] / sum_p a[n, f, p], signed maps (may leave [0, 1]).
+    score_f = mean_n sum_{p in S_n} max(a, 0) / sum_p max(a, 0): Quantus' RelevanceMassAccuracy
+    on positive relevance, as CLEVR-XAI (Arras et al. 2022) defines it and Quantus' callers pass
+    it. On signed maps the denominator can be near zero, which made the score machine-dependent.
     """
 
-    def __init__(self, classes: Sequence[str] | None = None, sign: Sign = "signed") -> None:
+    def __init__(self, classes: Sequence[str] | None = None, sign: Sign = "positive") -> None:
         super().__init__(classes, sign=sign, pooled=False)
 
     score_frames = AttributionMass.shares  # per-map scores, averaged over frames

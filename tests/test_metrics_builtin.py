@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from interpbench.metrics import get
-from interpbench.metrics.base import checked_scores
+from interpbench.metrics.base import MetricError, checked_scores
 from interpbench.metrics.testing import make_attribution, make_frames
 
 P = 4096
@@ -112,9 +112,12 @@ def test_top_k_intersection(scene) -> None:
 
 
 def test_relevance_mass_accuracy_and_attribution_localisation(scene) -> None:
-    # f3: signed mass on objects 128 of a signed total 64; absolute 128 of 192
-    assert scores("relevance-mass-accuracy", scene)[3] == pytest.approx(2.0)
+    # f3: positive mass on objects 128 of a positive total 128 (the -64 off objects is not
+    # relevance for the value); absolute 128 of 192. The signed form is refused (ill-conditioned).
+    assert scores("relevance-mass-accuracy", scene)[3] == pytest.approx(1.0)
     assert scores("attribution-localisation", scene)[3] == pytest.approx(2 / 3)
+    with pytest.raises(MetricError, match="ill-conditioned"):
+        get("relevance-mass-accuracy[sign=signed]")
 
 
 def test_object_consistency(scene) -> None:

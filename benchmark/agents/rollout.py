@@ -13,11 +13,11 @@ import time
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from interpbench.agents.policies import Policy
 from interpbench.game.env import IDLE_ACTION, DistributionMode, LevelRange, make_env
 from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.progress import progress_bar
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -68,7 +68,7 @@ def evaluate_completion(
     steps = 0
     start = time.perf_counter()
     _, obs, _ = env.observe()
-    with tqdm(total=n_episodes, desc="episodes", unit="ep", disable=not progress) as bar:
+    with progress_bar(total=n_episodes, desc="episodes", unit="ep", enabled=progress) as bar:
         while (playing := counted < quotas).any():
             # Envs that have played their quota idle: the policy acts only for the others,
             # which saves the forward passes of the tail (~40% of them for 500 episodes).

@@ -27,7 +27,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
 from interpbench.attribution.features import FeatureBasis, fit_feature_basis
@@ -37,6 +36,7 @@ from interpbench.data.frameset import FrameSet
 from interpbench.data.layers import clear_cnn_geometry
 from interpbench.infra.cache import entry_path
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
+from interpbench.infra.progress import progress_bar
 
 Head = Literal["value", "policy"]
 HEADS: tuple[str, ...] = ("value", "policy")
@@ -105,7 +105,7 @@ def layer_attributions(
     alphas = riemann_right_alphas(n_steps)
     model = model.eval()
     out: list[torch.Tensor] = []
-    with tqdm(total=len(obs), desc="attribution", unit="frame", disable=not progress) as bar:
+    with progress_bar(total=len(obs), desc="attribution", unit="frame", enabled=progress) as bar:
         for s in _batches(len(obs), batch_size):
             with torch.no_grad():
                 acts = model.forward_to(layer, preprocess(obs[s]))
@@ -230,7 +230,7 @@ def compute_attribution_set(
     (fixed components, e.g. to compare new frames on a model's existing features)."""
     actions = target_actions(model, obs, action) if head == "policy" else None
     raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
-    with tqdm(total=1, desc="NMF features", disable=not progress) as bar:
+    with progress_bar(total=1, desc="NMF features", enabled=progress) as bar:
         basis = basis if basis is not None else fit_feature_basis(raw, n_features)
         hidden = basis.transform(raw)
         bar.update()

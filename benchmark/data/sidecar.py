@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,15 +44,29 @@ def read_only(*arrays: np.ndarray) -> None:
 
 
 def pair_paths(path: str | Path) -> tuple[Path, Path]:
-    """(``.npz``, ``.json``) of the artefact named ``path`` (with or without a suffix)."""
-    npz = Path(path).with_suffix(".npz")
+    """(``.npz``, ``.json``) of the artefact named ``path`` (with or without a suffix).
+
+    A name without a file part (``.``, ``..``, ``dir/``) is refused rather than turned into
+    ``..npz`` or a traceback."""
+    text = os.fspath(path)
+    if text == "" or text.endswith(os.sep) or Path(text).name in ("", ".", ".."):
+        raise InterpbenchError(f"{text!r} names a folder; give the artefact a file name, e.g. {text.rstrip(os.sep) or '.'}/name.npz")
+    npz = Path(text).with_suffix(".npz")
     return npz, npz.with_suffix(".json")
 
 
 def write_pair(path: str | Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], *,
                compressed: bool = True) -> Path:
-    """Write the arrays, then the sidecar naming their hash; returns the ``.npz`` path."""
+    """Write the arrays, then the sidecar naming their hash; returns the ``.npz`` path.
+
+    ``path`` must name a file: an existing folder is refused instead of writing ``<folder>.npz``
+    beside it, and either target that is not a regular file is refused by ``atomic``; both
+    targets are checked before anything is written."""
+    if Path(path).is_dir():
+        raise InterpbenchError(f"{path} is a folder; give the artefact a file name, e.g. {Path(path) / 'name.npz'}")
     npz, sidecar = pair_paths(path)
+    atomic.check_target(npz)
+    atomic.check_target(sidecar)
     with atomic.atomic_path(npz, suffix=".npz") as tmp:
         (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
         digest = file_sha256(tmp)

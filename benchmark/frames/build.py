@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from interpbench.agents.policies import Policy, policy_from_spec
 from interpbench.data.frameset import MASK_CLASSES, FrameSet
 from interpbench.game.env import DistributionMode, Split, level_range, make_env
 from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.progress import progress_bar
 from interpbench.infra.provenance import code_version
 
 #: The default evaluation set: 512 frames from held-out levels.
@@ -132,7 +132,7 @@ def record_frames(
     num = env.num
     seen = np.zeros(num, dtype=np.int64)  # steps of the current episode so far
     slots: list[dict[int, tuple[int, np.ndarray, bytes]]] = [{} for _ in range(num)]  # slot -> (t, obs, state)
-    with tqdm(total=n, desc="frames", unit="frame", disable=not progress) as bar:
+    with progress_bar(total=n, desc="frames", unit="frame", enabled=progress) as bar:
         _, obs, first = env.observe()
         while True:
             ended = np.flatnonzero(first) if rec.env_steps else np.array([], dtype=np.int64)
