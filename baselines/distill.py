@@ -212,13 +212,13 @@ PRESETS: dict[str, DistillConfig] = {
     # The zoo after "mini": bfloat16 play and training, 8x the teacher steps of "mini" (~4,300
     # episodes, so up to ~4,600 distinct levels at L = 100,000), 4x its frames, 37.5x its
     # optimisation: probe students showed the effects only after several hundred thousand
-    # samples (docs/training.md, Status).
+    # samples (docs/history.md).
     "medium": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                             train_samples=768_000, lr=1e-3, bf16=True),
     # "medium" trained 1.5x longer, the extra third annealing the learning rate to zero: its
     # students were still improving at 768,000 samples (training two on to 1,152,000 lowered their
     # KL 0.23-0.26 -> 0.15-0.19), and at a constant rate the final weights were noisy
-    # (docs/training.md, Status). Its first 768,000 samples are "medium"'s, so a job continues the
+    # (docs/history.md). Its first 768,000 samples are "medium"'s, so a job continues the
     # medium student of its run where one exists (base_preset). The shipped zoo's preset.
     "large": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                            train_samples=1_152_000, lr=1e-3, bf16=True, anneal_samples=384_000),

@@ -5,7 +5,7 @@ about ninefold (ReLU-output std 0.133 at 1a, 0.015 at 4a, on real frames in [0, 
 layers start nearly blind to the frame: a probe student so initialised stayed at the teacher's
 state-independent average policy (held-out KL 0.51 after 51,200 samples; the average policy's
 is 0.51). CleanRL's orthogonal initialisation keeps the stds at 0.3-0.7, and the same probe then
-fell to KL 0.36. Figures: ``scripts/init_probe.py`` (docs/training.md, Status).
+fell to KL 0.36. Figures: ``scripts/init_probe.py`` (docs/history.md).
 """
 
 from __future__ import annotations

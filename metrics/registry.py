@@ -280,10 +280,19 @@ def _build(info: MetricInfo, params: dict[str, Any]) -> Metric:
     return metric
 
 
+def _without_defaults(info: MetricInfo, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` less those equal to the factory's defaults: one configuration, one spec."""
+    if not inspect.isclass(info.factory):
+        return params
+    defaults = {k: p.default for k, p in inspect.signature(info.factory).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    return {k: v for k, v in params.items() if not (k in defaults and defaults[k] == v and k not in info.params)}
+
+
 def canonical_spec(spec: str) -> str:
-    """The spec with its parameters sorted: the metric's name in caches and reports."""
-    name, params = parse_spec(spec)
-    return f"{name}[{canonical_params(params)}]" if params else name
+    """The spec with its parameters sorted and defaults left out: the metric's name in caches
+    and reports (``get(spec).spec``)."""
+    return str(get(spec).spec)  # type: ignore[attr-defined]
 
 
 def get(spec: str, **params: Any) -> Metric:
@@ -293,7 +302,7 @@ def get(spec: str, **params: Any) -> Metric:
     metrics = available()
     if name not in metrics:
         raise MetricError(f"unknown metric {name!r}; registered: {', '.join(metrics) or 'none'}")
-    params = {**spec_params, **params}
+    params = _without_defaults(metrics[name], {**spec_params, **params})
     metric = _build(metrics[name], params)
     metric.name = name
     metric.spec = f"{name}[{canonical_params(params)}]" if params else name  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 """Measure the built-in metrics on the shipped zoo and set their CI-gate bars from the figures.
 
-A bar must come from a measurement with the gate's own settings (benchmark/gate_thresholds.toml,
+A bar must come from a measurement with the gate's own settings (benchmark/gate/gate_thresholds.toml,
 [gate]), never from a guess, and must be re-measured whenever the zoo changes
 (tests/test_gate.py fails when the recorded measurements no longer reproduce). This scores every
 built-in with those settings, all at once so attributions are shared, prints the [min_spearman]
@@ -8,7 +8,7 @@ table it implies (bar = measured - margin, rounded down to 0.05) and, with ``--w
 in the thresholds file. Metrics under [no_bar] are skipped.
 
     python scripts/gate_bars.py              # show
-    python scripts/gate_bars.py --write      # and write benchmark/gate_thresholds.toml
+    python scripts/gate_bars.py --write      # and write benchmark/gate/gate_thresholds.toml
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The CI gate: every built-in metric keeps its bar on the shipped zoo (benchmark/gate_thresholds.toml).
+"""The CI gate: every built-in metric keeps its bar on the shipped zoo (benchmark/gate/gate_thresholds.toml).
 
 Each bar is checked by running ``interpbench check`` itself, so the gate CI runs is the one
 metric authors run. Every built-in has a bar or a stated reason under [no_bar], and the

@@ -1,6 +1,6 @@
 """The built-in metrics' CI gate: its settings, their measurement on the shipped zoo, their bars.
 
-``benchmark/gate_thresholds.toml`` holds one bar per built-in metric, each set from a Spearman
+``benchmark/gate/gate_thresholds.toml`` holds one bar per built-in metric, each set from a Spearman
 measured with the gate's own settings and written beside it. Measuring here, in one place, lets
 ``scripts/gate_bars.py`` set the bars and lets the tests check that the recorded measurements
 still reproduce, so a bar cannot outlive the zoo it was measured on.

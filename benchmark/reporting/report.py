@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,38 +139,51 @@ def figure_forest(board: pd.DataFrame) -> bytes:
 # -- tables ------------------------------------------------------------------------------------------
 
 
+#: What can open markup inside a line or a cell (``-``, ``#``, ``+`` only matter at a line's start,
+#: and every escaped line starts with our own text).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*{}\[\]|~])")
+
+
+def md_text(text: object) -> str:
+    """``text`` safe inside Markdown prose or a table cell: Markdown's punctuation backslash-escaped,
+    HTML's ``<>&`` as entities, newlines as spaces. Plugin messages, metric specs and file names
+    pass through here, so none can inject markup into a report."""
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split())), quote=False)
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return "" if np.isnan(value) else f"{value:.3f}"
-    return "" if value is pd.NA else str(value)
+    return "" if value is pd.NA else md_text(value)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
     """A GitHub markdown table (pandas' to_markdown needs tabulate, which this project does not)."""
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines = ["| " + " | ".join(md_text(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
 
 
-def _header(ctx: ReportContext, validation: Validation, table: ScoreTable) -> list[str]:
+def _header(validation: Validation, table: ScoreTable, ctx: ReportContext) -> list[str]:
+    """The report's provenance lines, as plain text (each format escapes them its own way)."""
     cfg = table.config
     notes = [
-        f"- zoo: `{ctx.zoo}`, method `{validation.matched['method'].iloc[0]}`, {len(validation.matched)} "
+        f"zoo: {ctx.zoo}, method {validation.matched['method'].iloc[0]}, {len(validation.matched)} "
         "checkpoints matched to judgments",
-        f"- frames: `{ctx.frames}` ({table.n_frames} frames, content hash `{table.frames_hash[:12]}`)",
-        f"- attribution: head `{cfg.head}`, {cfg.n_features} features; {cfg.n_bootstrap} frame resamples, "
+        f"frames: {ctx.frames} ({table.n_frames} frames, content hash {table.frames_hash[:12]})",
+        f"attribution: head {cfg.head}, {cfg.n_features} features; {cfg.n_bootstrap} frame resamples, "
         f"{cfg.area_bins} area bins, seed {cfg.seed}",
-        f"- human judgments: {ctx.citation}",
-        f"- code: {ctx.code_version}",
+        f"human judgments: {ctx.citation}",
+        f"code: {ctx.code_version}",
     ]
     if validation.unmatched:
-        notes.append(f"- not validated (no judgment for their level count and run): {', '.join(validation.unmatched)}")
-    notes += [f"- metric `{name}` failed and is not ranked: {msg}" for name, msg in table.errors.items()]
+        notes.append(f"not validated (no judgment for their level count and run): {', '.join(validation.unmatched)}")
+    notes += [f"metric {name} failed and is not ranked: {msg}" for name, msg in table.errors.items()]
     return notes
 
 
 def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTable, figure_dir: str) -> str:
-    parts = ["# interpbench leaderboard", "", *_header(ctx, validation, table), "",
+    parts = ["# interpbench leaderboard", "", *(f"- {md_text(line)}" for line in _header(validation, table, ctx)), "",
              markdown_table(validation.leaderboard), "", "Columns:", ""]
     parts += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
     for name, caption in FIGURES.items():
@@ -179,7 +193,7 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
 
 def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, figures: dict[str, bytes]) -> str:
     """One file with the figures embedded as base64, so it can be mailed or archived alone."""
-    items = "".join(f"<li>{html.escape(line[2:])}</li>" for line in _header(ctx, validation, table))
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in _header(validation, table, ctx))
     columns = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>" for k, v in COLUMNS.items())
     board = validation.leaderboard.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
     images = "".join(

@@ -33,9 +33,11 @@ def module_source(name: str) -> str | None:
 
 
 def _own_metric_modules(module_name: str) -> bool:
-    return module_name not in NEUTRAL_MODULES and (
-        module_name.startswith("interpbench.metrics.") or not module_name.startswith(("interpbench", "numpy", "scipy"))
-    )
+    """A metric module of ours (not the registry), or any module outside the harness: a plugin
+    file (``interpbench_plugin_<stem>``), an entry-point package, a notebook's ``__main__``."""
+    if module_name in NEUTRAL_MODULES or module_name == "builtins":
+        return False
+    return module_name.startswith("interpbench.metrics.") or not module_name.startswith("interpbench.")
 
 
 def _dependencies(cls: type) -> list[str]:

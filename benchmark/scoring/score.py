@@ -57,36 +57,37 @@ def _workers(n_jobs: int | None, n_tasks: int) -> int:
     return max(1, min(n_tasks, cores if n_jobs is None else n_jobs))
 
 
-def _attribute_one(path: str, frames: FrameSet, config: ScoringConfig) -> None:
-    """Worker: attribute one checkpoint and its twin into the cache, on one torch thread."""
+def _attribute_one(path: str, frames: FrameSet, config: ScoringConfig, twin: bool) -> None:
+    """Worker: attribute one checkpoint (or its randomized twin) into the cache, on one torch thread."""
     import torch
 
     torch.set_num_threads(1)
     checkpoint = load_checkpoint(path)
-    for model in (checkpoint, randomized_twin(checkpoint, config.seed)):
-        attribute_checkpoint(model, frames, head=config.head, n_features=config.n_features)
+    model = randomized_twin(checkpoint, config.seed) if twin else checkpoint
+    attribute_checkpoint(model, frames, head=config.head, n_features=config.n_features)
 
 
 def prefetch_attributions(paths: Sequence[str], frames: FrameSet, config: ScoringConfig,
                           n_jobs: int | None = None, progress: bool = True) -> None:
-    """Attribute ``paths`` (and their twins) into the cache, one process per core.
+    """Attribute ``paths`` and the randomized twin into the cache, one process per core.
 
-    Attribution is most of a cold run's cost and each checkpoint is independent, so the
-    checkpoints are spread over processes; metrics then score in this process, where plugins,
-    notebook metrics and their errors live."""
-    workers = _workers(n_jobs, len(paths))
+    Attribution is most of a cold run's cost and each checkpoint is independent, so they are
+    spread over processes (the twin, shared by all checkpoints, is one task); metrics then score
+    in this process, where plugins, notebook metrics and their errors live."""
     if not paths:
         return
+    tasks = [(paths[0], True)] + [(path, False) for path in paths]
+    workers = _workers(n_jobs, len(tasks))
     if workers == 1:
-        for path in progress_bar(paths, desc="attribution", unit="ckpt", enabled=progress):
-            _attribute_one(path, frames, config)
+        for path, twin in progress_bar(tasks, desc="attribution", unit="model", enabled=progress):
+            _attribute_one(path, frames, config, twin)
         return
     from joblib import Parallel, delayed
 
-    tasks = (delayed(_attribute_one)(path, frames, config) for path in paths)
-    with progress_bar(total=len(paths), desc=f"attribution ({workers} processes)", unit="ckpt",
+    calls = (delayed(_attribute_one)(path, frames, config, twin) for path, twin in tasks)
+    with progress_bar(total=len(tasks), desc=f"attribution ({workers} processes)", unit="model",
                       enabled=progress) as bar:
-        for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(tasks):
+        for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(calls):
             bar.update()
 
 
