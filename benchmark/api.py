@@ -62,11 +62,12 @@ def score(
     progress: bool = True,
     attribute: Attribute | None = None,
     n_jobs: int | None = None,
+    time_limit_s: float | None = None,
 ) -> ScoreTable:
     """Score metric specs (default: all registered) on every checkpoint of ``zoo`` (default: shipped)."""
     load_plugins(plugins)
     return score_zoo(zoo or default_zoo(), frames(frames_path, progress=progress), metrics, config=config,
-                     attribute=attribute, progress=progress, n_jobs=n_jobs)
+                     attribute=attribute, progress=progress, n_jobs=n_jobs, time_limit_s=time_limit_s)
 
 
 def evaluate_zoo(

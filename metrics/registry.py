@@ -114,6 +114,7 @@ def register_variant(name: str, base: str, description: str | None = None, **par
     info = available().get(base)
     if info is None:
         raise MetricError(f"cannot make variant {name!r} of unknown metric {base!r}")
+    params = _normalised(params)
     _build(info, params)  # the parameters must fit the base metric now, not at scoring time
     _add(MetricInfo(name=name, factory=info.factory, higher_is_better=info.higher_is_better,
                     description=description or f"{info.description} ({canonical_params(params)})",
@@ -152,7 +153,7 @@ def load_plugin_file(path: str | Path) -> list[str]:
         _import_as(f"plugin {path}", load)
     except MetricError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit too: an import must not end the run as a success
         raise MetricError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}") from exc
     _plugin_files[path] = sorted(set(_REGISTRY) - before)
     return _plugin_files[path]
@@ -171,7 +172,7 @@ def _load_all() -> list[str]:
         dist = ep.dist.name if ep.dist else "?"
         try:
             _import_as(f"entry point {dist}:{ep.value}", functools.partial(_register_entry_point, ep))
-        except Exception as exc:  # a broken plugin must not hide the others
+        except (Exception, SystemExit) as exc:  # a broken plugin must not hide the others
             failures.append(f"entry point {ep.name} ({dist}) failed to load: {type(exc).__name__}: {exc}")
     _load_failures.extend(failures)
     return failures
@@ -260,17 +261,24 @@ def split_specs(text: str) -> list[str]:
     return [s.strip() for s in specs if s.strip()]
 
 
+def _normalised(params: dict[str, Any]) -> dict[str, Any]:
+    """One spelling per configuration: ``classes`` as a sorted tuple (a union of masks has no order;
+    one class named on the command line is a one-element tuple)."""
+    classes = params.get("classes")
+    if classes is None:
+        return params
+    return {**params, "classes": tuple(sorted({classes} if isinstance(classes, str) else set(classes)))}
+
+
 def _build(info: MetricInfo, params: dict[str, Any]) -> Metric:
     factory_params = {**info.params, **params}
     if inspect.isclass(info.factory):
         signature = inspect.signature(info.factory)
-        for key, value in factory_params.items():
+        for key in factory_params:
             parameter = signature.parameters.get(key)
             if parameter is None and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
                 valid = [p for p in signature.parameters if p != "self"]
                 raise MetricError(f"metric {info.name!r} has no parameter {key!r}; it takes {valid or 'none'}")
-            if key == "classes" and isinstance(value, str):
-                factory_params[key] = (value,)  # one class named on the command line
     try:
         metric = info.factory(**factory_params)
     except MetricError:
@@ -302,7 +310,7 @@ def get(spec: str, **params: Any) -> Metric:
     metrics = available()
     if name not in metrics:
         raise MetricError(f"unknown metric {name!r}; registered: {', '.join(metrics) or 'none'}")
-    params = _without_defaults(metrics[name], {**spec_params, **params})
+    params = _without_defaults(metrics[name], _normalised({**spec_params, **params}))
     metric = _build(metrics[name], params)
     metric.name = name
     metric.spec = f"{name}[{canonical_params(params)}]" if params else name  # type: ignore[attr-defined]

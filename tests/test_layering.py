@@ -150,6 +150,8 @@ def violation(imp: Import) -> str | None:
     src_stage = stage_of(src)
     if src_stage is None:
         return f"{src} belongs to no stage"
+    if src_stage == "cli" and _within(dst, "interpbench.baselines"):
+        return None  # `train` and `sweep` are the trainers' command line
     if dst == "interpbench" or _within(dst, "interpbench.metrics"):
         # the root package is the metrics API (it imports interpbench.metrics only)
         if RANK[src_stage] >= RANK["scoring"]:

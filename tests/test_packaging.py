@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PACKAGE_DIR: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]  # package -> source folder
-CODE_FOLDERS = ("benchmark", "metrics", "baselines")
+CODE_FOLDERS = tuple(PACKAGE_DIR.values())  # benchmark, metrics, baselines, human_labels
 
 USER_METRICS = 'raise RuntimeError("user metrics.py imported")\n'
 

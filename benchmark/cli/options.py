@@ -28,6 +28,8 @@ def add_scoring_arguments(parser: argparse.ArgumentParser, *, metrics_option: bo
     parser.add_argument("--seed", type=int, default=0, help="seed of the resamples and the randomized twins")
     parser.add_argument("--plugin", type=Path, action="append", default=[], help="a .py file that registers metrics")
     parser.add_argument("--jobs", type=int, default=None, help="processes for attribution (default: one per core)")
+    parser.add_argument("--metric-time-limit", type=float, default=None, metavar="S",
+                        help="fail a metric whose call on one checkpoint runs longer than S seconds")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -49,7 +51,8 @@ def metric_specs(args: argparse.Namespace) -> list[str] | None:
 def score_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of ``api.score`` that the scoring options name."""
     return {"zoo": args.zoo, "frames_path": args.frames, "plugins": args.plugin, "progress": not args.no_progress,
-            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed), "n_jobs": args.jobs}
+            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed), "n_jobs": args.jobs,
+            "time_limit_s": args.metric_time_limit}
 
 
 def warn_failures(table) -> None:

@@ -29,7 +29,8 @@ FIGURES = {
 }
 COLUMNS = {
     "rank": "rank among metrics by Spearman",
-    "spearman / kendall": "rank correlation of the model score (mean over features) with the human fraction",
+    "spearman / kendall": "rank correlation of the model score (the metric's aggregate of its per-feature "
+                          "scores; by default their mean) with the human fraction",
     "_lo / _hi": f"{LEVEL:.0%} bootstrap interval (frames and researchers resampled; the ceiling resamples models)",
     "vs_ceiling": "Spearman divided by the human ceiling",
     "auroc": "feature-level AUROC against per-feature judgments (empty: none exist)",

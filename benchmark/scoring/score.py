@@ -92,18 +92,19 @@ def prefetch_attributions(paths: Sequence[str], frames: FrameSet, config: Scorin
 
 
 def _score_checkpoint(checkpoint: Checkpoint, frames: FrameSet, metrics: dict[str, Metric], config: ScoringConfig,
-                      attribute: Attribute, plan: Plan) -> tuple[dict[str, MetricScores], dict[str, str]]:
+                      attribute: Attribute, plan: Plan,
+                      time_limit_s: float | None = None) -> tuple[dict[str, MetricScores], dict[str, str]]:
     """Attribute the model and its randomized twin, then the three metric calls per metric."""
     kwargs = {"head": config.head, "n_features": config.n_features, "progress": False}
     attr = attribute(checkpoint, frames, **kwargs)
     random_attr = attribute(randomized_twin(checkpoint, config.seed), frames, **kwargs)
-    planned, errors = weighted_all(metrics, attr, frames, plan.weights)
+    planned, errors = weighted_all(metrics, attr, frames, plan.weights, time_limit_s)
     ones = np.ones((1, len(frames)))
     live = {spec: m for spec, m in metrics.items() if spec not in errors}
-    randomized, failed = weighted_all(live, random_attr, frames, ones)
+    randomized, failed = weighted_all(live, random_attr, frames, ones, time_limit_s)
     errors |= failed
     live = {spec: m for spec, m in live.items() if spec not in errors}
-    shuffled, failed = weighted_all(live, attr, plan.shuffled, ones)
+    shuffled, failed = weighted_all(live, attr, plan.shuffled, ones, time_limit_s)
     errors |= failed
     out = {}
     for spec, metric in metrics.items():
@@ -135,14 +136,16 @@ def score_zoo(
     attribute: Attribute | None = None,
     progress: bool = True,
     n_jobs: int | None = None,
+    time_limit_s: float | None = None,
 ) -> ScoreTable:
     """Score the metric specs ``names`` (default: every registered metric) on every checkpoint in
     ``zoo_dir``.
 
     ``attribute`` defaults to ``interpbench.attribution.attribute.attribute_checkpoint`` (then
     attributions are computed in ``n_jobs`` processes, default one per core); tests pass a
-    synthetic one. A metric that fails on any checkpoint is dropped, with its message in
-    ``errors``, so that one broken plugin does not hide the others.
+    synthetic one. A metric that fails on any checkpoint (or runs past ``time_limit_s`` in one
+    call) is dropped, with its message in ``errors``, so that one broken plugin does not hide the
+    others.
     """
     metrics = resolve_metrics(names)
     if len(frames) < config.area_bins:
@@ -169,7 +172,8 @@ def score_zoo(
                 scores[spec][name] = entry
         missing = {spec: metrics[spec] for spec, entry in cached[name].items() if entry is None and spec not in errors}
         if missing:
-            computed, failed = _score_checkpoint(checkpoints[name], frames, missing, config, attribute, plan)
+            computed, failed = _score_checkpoint(checkpoints[name], frames, missing, config, attribute, plan,
+                                                 time_limit_s)
             errors |= {spec: f"{name}: {msg}" for spec, msg in failed.items()}
             for spec, result in computed.items():
                 result.save(paths[name][spec])

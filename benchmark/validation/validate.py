@@ -153,7 +153,7 @@ class Validation:
 
     leaderboard: one row per metric, the ceiling and each baseline (see ``docs/validation.md``).
     matched:     the checkpoints validated, with their human target (index: checkpoint name).
-    model_boot:  per metric, (B, n) oriented model scores (mean over features) per replicate.
+    model_boot:  per metric, (B, n) oriented model scores (the metric's aggregate) per replicate.
     correlation_boot: per leaderboard row, the Spearman replicates behind its interval.
     unmatched:   checkpoints that have no published judgment for their (level count, run).
     """
