@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from interpbench.metrics.base import Terms
 from interpbench.metrics.maps import ratio
 from interpbench.metrics.overlap import OverlapMetric
 from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from interpbench.data.attribution_set import AttributionSet
-    from interpbench.data.frameset import FrameSet
+    pass
 
 
 @register("area-normalized")
@@ -23,6 +23,9 @@ class AreaNormalized(OverlapMetric):
     over frames weights each frame by how much of the feature is present in it.
     """
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
-        intersection, area, _ = self.counts(attr, frames)
-        return ratio(intersection.sum(axis=0), area.sum(axis=0))
+    def overlap_terms(self, intersection: np.ndarray, area: np.ndarray, object_area: np.ndarray,
+                      n_pixels: int) -> Terms:
+        return {"intersection": intersection, "area": area}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        return ratio(totals["intersection"], totals["area"])

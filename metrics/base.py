@@ -16,6 +16,9 @@ Two optional hooks, honoured everywhere through the functions of this module:
   ``combine(totals, n_frames) -> (..., F)`` for pooled ratios (score = combine(sum_n terms)). Each
   frame's terms must depend on that frame alone. :func:`weighted_scores` uses the form when a
   metric has one and falls back to one ``score`` call per reweighting when it does not.
+* ``score_weighted(attr, frames, weights) -> (R, F)``: a metric whose terms depend on the whole
+  frame set (the overlap metrics' set-wide threshold) may score reweightings itself, exactly as
+  a re-run on the frames each row draws would.
 """
 
 from __future__ import annotations
@@ -179,14 +182,18 @@ def checked_scores(metric: Metric, attr: AttributionSet, frames: FrameSet) -> np
 def weighted_scores(metric: Metric, attr: AttributionSet, frames: FrameSet, weights: np.ndarray) -> np.ndarray:
     """Checked (R, F) scores of ``metric`` on R reweightings of the frames (``weights`` (R, N)).
 
-    A frame-additive metric is called once and its terms reweighted; any other metric is scored
-    on the frames each row draws (``take``), one call per row. Both give the same numbers up to
+    A metric with ``score_weighted`` scores the rows itself; a frame-additive metric is called
+    once and its terms reweighted; any other metric is scored on the frames each row draws
+    (``take``), one call per row. Both give the same numbers up to
     floating-point summation order (tests/benchmarks/test_bench_scoring.py).
     """
     if len(frames) != attr.n_frames:
         raise MetricError(f"{metric.name}: FrameSet has {len(frames)} frames, AttributionSet {attr.n_frames}")
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    if has_frame_form(metric):
+    own = getattr(metric, "score_weighted", None)
+    if callable(own):
+        rows = _guarded(metric, lambda: own(attr, frames, weights))
+    elif has_frame_form(metric):
         terms = _guarded(metric, lambda: frame_terms(metric, attr, frames))
         rows = _guarded(metric, lambda: combined(metric, terms, weights))
     else:

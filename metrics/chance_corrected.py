@@ -41,11 +41,13 @@ class ChanceCorrectedOverlap(OverlapMetric):
     Corrects both ``raw-overlap`` and ``area-normalized``: their area factors cancel.
     """
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
-        intersection, area, object_area = self.counts(attr, frames)
-        n_pixels = attr.maps.shape[2] * attr.maps.shape[3]
-        chance, best = area * object_area / n_pixels, np.minimum(area, object_area)
-        return chance_corrected(intersection.sum(axis=0), chance.sum(axis=0), best.sum(axis=0))
+    def overlap_terms(self, intersection: np.ndarray, area: np.ndarray, object_area: np.ndarray,
+                      n_pixels: int) -> Terms:
+        return {"observed": intersection, "chance": area * object_area / n_pixels,
+                "best": np.minimum(area, object_area)}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        return chance_corrected(totals["observed"], totals["chance"], totals["best"])
 
 
 @register("chance-corrected-mass")

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from interpbench.metrics.base import Terms
 from interpbench.metrics.overlap import OverlapMetric
 from interpbench.metrics.registry import register
 
 if TYPE_CHECKING:
-    from interpbench.data.attribution_set import AttributionSet
-    from interpbench.data.frameset import FrameSet
+    pass
 
 
 @register("raw-overlap")
@@ -23,7 +23,9 @@ class RawOverlap(OverlapMetric):
     object area, which is what the normalized variants correct for.
     """
 
-    def score(self, attr: AttributionSet, frames: FrameSet) -> np.ndarray:
-        intersection, _, _ = self.counts(attr, frames)
-        n_pixels = attr.maps.shape[2] * attr.maps.shape[3]
-        return intersection.sum(axis=0) / (attr.n_frames * n_pixels)
+    def overlap_terms(self, intersection: np.ndarray, area: np.ndarray, object_area: np.ndarray,
+                      n_pixels: int) -> Terms:
+        return {"share": intersection / n_pixels}
+
+    def combine(self, totals: Terms, n_frames: np.ndarray) -> np.ndarray:
+        return totals["share"] / n_frames[:, None]
