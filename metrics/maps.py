@@ -143,9 +143,10 @@ def _order_keys(values: np.ndarray) -> np.ndarray:
     return bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))
 
 
-# The cores this process may use (sched_getaffinity is Linux-only; elsewhere all of them).
+# The cores this process may use (sched_getaffinity is Linux-only; elsewhere all of them);
+# $INTERPBENCH_THREADS overrides the thread count (results do not depend on it).
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-_THREADS = max(1, min(_CORES, 8))
+_THREADS = max(1, int(os.environ.get("INTERPBENCH_THREADS") or min(_CORES, 8)))
 
 
 def set_threads(threads: int) -> int:

@@ -52,16 +52,20 @@ def _cache_path(weights_hash: str, frames_hash: str, identity: str, config: Scor
                                  "attribute": f"{attribute.__module__}.{attribute.__qualname__}"})
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _workers(n_jobs: int | None, n_tasks: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(n_tasks, cores if n_jobs is None else n_jobs))
+    return max(1, min(n_tasks, _cores() if n_jobs is None else n_jobs))
 
 
-def _attribute_one(path: str, frames: FrameSet, config: ScoringConfig, twin: bool) -> None:
-    """Worker: attribute one checkpoint (or its randomized twin) into the cache, on one torch thread."""
+def _attribute_one(path: str, frames: FrameSet, config: ScoringConfig, twin: bool, threads: int) -> None:
+    """Worker: attribute one checkpoint (or its randomized twin) into the cache, on ``threads``
+    torch threads (the cores divided among the workers)."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     checkpoint = load_checkpoint(path)
     model = randomized_twin(checkpoint, config.seed) if twin else checkpoint
     attribute_checkpoint(model, frames, head=config.head, n_features=config.n_features)
@@ -78,13 +82,14 @@ def prefetch_attributions(paths: Sequence[str], frames: FrameSet, config: Scorin
         return
     tasks = [(paths[0], True)] + [(path, False) for path in paths]
     workers = _workers(n_jobs, len(tasks))
+    threads = max(1, _cores() // workers)
     if workers == 1:
         for path, twin in progress_bar(tasks, desc="attribution", unit="model", enabled=progress):
-            _attribute_one(path, frames, config, twin)
+            _attribute_one(path, frames, config, twin, threads)
         return
     from joblib import Parallel, delayed
 
-    calls = (delayed(_attribute_one)(path, frames, config, twin) for path, twin in tasks)
+    calls = (delayed(_attribute_one)(path, frames, config, twin, threads) for path, twin in tasks)
     with progress_bar(total=len(tasks), desc=f"attribution ({workers} processes)", unit="model",
                       enabled=progress) as bar:
         for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(calls):
