@@ -97,12 +97,19 @@ def prefetch_attributions(paths: Sequence[str], frames: FrameSet, config: Scorin
 
 
 def _score_checkpoint(checkpoint: Checkpoint, frames: FrameSet, metrics: dict[str, Metric], config: ScoringConfig,
-                      attribute: Attribute, plan: Plan,
-                      time_limit_s: float | None = None) -> tuple[dict[str, MetricScores], dict[str, str]]:
-    """Attribute the model and its randomized twin, then the three metric calls per metric."""
+                      attribute: Attribute, plan: Plan, time_limit_s: float | None = None,
+                      twins: dict[int, AttributionSet] | None = None) -> tuple[dict[str, MetricScores], dict[str, str]]:
+    """Attribute the model and its randomized twin, then the three metric calls per metric.
+
+    ``twins`` keeps the twin's attribution by number of actions (the twin depends on nothing
+    else), so a zoo loads it once rather than once per checkpoint."""
     kwargs = {"head": config.head, "n_features": config.n_features, "progress": False}
     attr = attribute(checkpoint, frames, **kwargs)
-    random_attr = attribute(randomized_twin(checkpoint, config.seed), frames, **kwargs)
+    twins = {} if twins is None else twins
+    actions = checkpoint.model.num_actions
+    if actions not in twins:
+        twins[actions] = attribute(randomized_twin(checkpoint, config.seed), frames, **kwargs)
+    random_attr = twins[actions]
     planned, errors = weighted_all(metrics, attr, frames, plan.weights, time_limit_s)
     ones = np.ones((1, len(frames)))
     live = {spec: m for spec, m in metrics.items() if spec not in errors}
@@ -171,6 +178,7 @@ def score_zoo(
         prefetch_attributions([str(zoo.at[name, "path"]) for name in todo], frames, config, n_jobs, progress)
     scores: dict[str, dict[str, MetricScores]] = {spec: {} for spec in metrics}
     errors: dict[str, str] = {}
+    twins: dict[int, AttributionSet] = {}
     for name in progress_bar(zoo.index, desc="scoring", unit="ckpt", enabled=progress):
         for spec, entry in cached[name].items():
             if entry is not None:
@@ -178,7 +186,7 @@ def score_zoo(
         missing = {spec: metrics[spec] for spec, entry in cached[name].items() if entry is None and spec not in errors}
         if missing:
             computed, failed = _score_checkpoint(checkpoints[name], frames, missing, config, attribute, plan,
-                                                 time_limit_s)
+                                                 time_limit_s, twins)
             errors |= {spec: f"{name}: {msg}" for spec, msg in failed.items()}
             for spec, result in computed.items():
                 result.save(paths[name][spec])
