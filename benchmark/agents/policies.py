@@ -7,13 +7,13 @@ from a seed, so every policy owns its own seeded generator instead of touching g
 from __future__ import annotations
 
 import copy
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
 
+from interpbench.data.sidecar import file_sha256
 from interpbench.game.env import NUM_ACTIONS
 from interpbench.infra.errors import InterpbenchError
 
@@ -92,15 +92,6 @@ class ModelPolicy:
             "greedy": self.greedy,
             "checkpoint_sha256": self.checkpoint_hash,
         }
-
-
-def file_sha256(path: Path) -> str:
-    """Hash of the checkpoint file as stored, so provenance names the exact weights used."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def policy_from_spec(spec: str, seed: int, *, greedy: bool = False) -> Policy:
