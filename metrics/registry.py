@@ -87,6 +87,12 @@ def _description(obj: object) -> str:
     return doc[0] if doc else ""
 
 
+def _origin_of(module: str) -> str:
+    """Where a metric registered outside any loader comes from: a built-in module imported
+    directly (before the registry loaded it) is still a built-in."""
+    return BUILT_IN if module in BUILTIN_MODULES else f"module {module}"
+
+
 def register(name: str) -> Callable[[type], type]:
     """Class decorator: ``@register("raw-overlap")`` makes the class's instances available by name.
 
@@ -99,7 +105,7 @@ def register(name: str) -> Callable[[type], type]:
         cls.name = name  # type: ignore[attr-defined]
         _add(MetricInfo(name=name, factory=cls, description=_description(cls),
                         higher_is_better=bool(getattr(cls, "higher_is_better", True)),
-                        origin=_current_origin or f"module {cls.__module__}"))
+                        origin=_current_origin or _origin_of(cls.__module__)))
         return cls
 
     return decorate

@@ -212,3 +212,51 @@ def test_template_test_passes_against_the_wheel(installed, user_folder):
     done = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_coin_focus.py"], user_folder, env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 passed" in done.stdout
+
+
+def test_installed_metrics_list_json(installed, user_folder):
+    _, script, _, env = installed
+    done = run([str(script), "metrics", "list", "--json", "--plugin", "coin_focus.py"], user_folder, env)
+    assert done.returncode == 0, done.stderr
+    names = {m["name"]: m for m in json.loads(done.stdout)["metrics"]}  # nothing but JSON on stdout
+    assert names["coin-focus"]["origin"].startswith("plugin ") and names["raw-overlap"]["origin"] == "built-in"
+
+
+def test_installed_fetch_reference_and_lookup(installed, tmp_path):
+    """fetch-reference refuses a file whose sha256 is not the published agent's, installs the real one
+    into $XDG_DATA_HOME/interpbench/, where the installed package then finds it."""
+    from interpbench.agents.reference import DEFAULT_PATH, FILENAME
+
+    python, script, _, env = installed
+    env = {**{k: v for k, v in env.items() if k != "INTERPBENCH_REFERENCE"}, "XDG_DATA_HOME": str(tmp_path / "data")}
+    bad = tmp_path / "coinrun.jd"
+    bad.write_bytes(b"not an agent")
+    done = run([str(script), "fetch-reference", "--from", str(bad)], tmp_path, env)
+    assert done.returncode == 2 and "sha256" in done.stderr and "expected" in done.stderr
+    lookup = [str(python), "-c", "from interpbench.agents.reference import reference_path as r; print(r())"]
+    assert run(lookup, tmp_path, env).stdout.strip() == "None"
+    done = run([str(python), "-c", "from interpbench.agents.reference import require_reference_path as r; r()"],
+               tmp_path, env)
+    assert "fetch-reference --from" in done.stderr and str(tmp_path / "data" / "interpbench") in done.stderr
+    if not DEFAULT_PATH.is_file():
+        pytest.skip("the published reference agent is not here to install")
+    done = run([str(script), "fetch-reference", "--from", str(DEFAULT_PATH)], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "data" / "interpbench" / FILENAME
+    assert target.read_bytes() == DEFAULT_PATH.read_bytes()
+    assert run(lookup, tmp_path, env).stdout.strip() == str(target)
+
+
+def test_installed_cache_info_and_clear(installed, tmp_path):
+    _, script, _, env = installed
+    cache = tmp_path / "cache"
+    env = {**env, "INTERPBENCH_CACHE": str(cache)}
+    (cache / "scores" / "ab").mkdir(parents=True)
+    (cache / "scores" / "ab" / "x.npz").write_bytes(b"\0" * 2048)
+    (cache / "mine").mkdir()
+    (cache / "mine" / "keep.txt").write_text("not the cache's")
+    done = run([str(script), "cache", "info"], tmp_path, env)
+    assert done.returncode == 0 and "scores" in done.stdout and "2.0 KiB" in done.stdout, done.stdout
+    done = run([str(script), "cache", "clear"], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert not (cache / "scores").exists() and (cache / "mine" / "keep.txt").exists()

@@ -64,6 +64,15 @@ def warn_failures(table) -> None:
         print(f"warning: metric {name} failed and is left out: {message}", file=sys.stderr)
 
 
+def report_failed(command: str, table) -> int:
+    """Exit status 1, saying on stderr which requested metrics failed, when any did; else 0."""
+    if not table.errors:
+        return 0
+    print(f"interpbench {command}: {len(table.errors)} requested metric(s) failed to score: "
+          f"{', '.join(table.errors)} (exit 1)", file=sys.stderr)
+    return 1
+
+
 def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None):
     """``api.evaluate_zoo`` for the arguments of validate/report/check, warnings printed."""
     from interpbench import api
@@ -72,6 +81,39 @@ def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None):
                                   **score_options(args))
     warn_failures(evaluation.table)
     return evaluation
+
+
+def add_json_argument(parser: argparse.ArgumentParser, schema: str) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help=f"print one JSON document on stdout (schema: schemas/{schema}) and nothing else; "
+                             "warnings and progress go to stderr")
+
+
+def print_json(document: object) -> None:
+    import json
+
+    print(json.dumps(document, indent=1, allow_nan=False))
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the repository where it lies inside it; elsewhere (the cache) only its
+    name, so committed reports never carry one machine's home directory."""
+    from interpbench.infra.provenance import REPO_ROOT
+
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"(cache) {path.name}"
+
+
+def report_context(args: argparse.Namespace, evaluation, frames: Path | None = None):
+    """The ReportContext (zoo, frames, citation, code version) of validate/report's arguments."""
+    from interpbench.data.zoo import default_zoo
+    from interpbench.frames.default import default_frames_path
+    from interpbench.infra.provenance import code_version
+    from interpbench.reporting.report import ReportContext
+
+    return ReportContext(zoo=shown_path(args.zoo or default_zoo()),
+                         frames=shown_path(frames or args.frames or default_frames_path()),
+                         citation=evaluation.labels.source.get("citation", "?"), code_version=code_version())
 
 
 def add_split_arguments(parser: argparse.ArgumentParser) -> None:

@@ -37,3 +37,46 @@ def entry_path(kind: str, parts: Mapping[str, Any], suffix: str = ".npz") -> Pat
     """Where the entry of ``kind`` (e.g. "attributions") for ``parts`` lives."""
     key = cache_key(parts)
     return cache_root() / kind / key[:2] / f"{key}{suffix}"
+
+
+#: The cache root's subfolders this project writes, and what each holds (``interpbench cache``).
+KINDS: dict[str, str] = {
+    "frames": "evaluation frame sets built from the published agent",
+    "procgen-masks": "object-mask renders of game states",
+    "attributions": "integrated-gradient maps and NMF features per checkpoint and frame set",
+    "scores": "metric scores per checkpoint, frame set and metric identity",
+}
+
+
+def _size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()] if path.is_dir() else []
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def cache_info() -> dict[str, Any]:
+    """Per kind: its folder, file count and size in bytes; and the cache root."""
+    root = cache_root()
+    kinds = {}
+    for kind, what in KINDS.items():
+        n, size = _size(root / kind)
+        kinds[kind] = {"path": str(root / kind), "files": n, "bytes": size, "holds": what}
+    return {"root": str(root), "kinds": kinds, "bytes": sum(k["bytes"] for k in kinds.values())}
+
+
+def clear_cache(kinds: list[str] | None = None) -> dict[str, int]:
+    """Remove the cache root's known subfolders (default: all of KINDS); nothing else under the
+    root is touched. Returns the bytes freed per kind removed."""
+    import shutil
+
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown:
+        from interpbench.infra.errors import InterpbenchError
+
+        raise InterpbenchError(f"unknown cache kind(s) {unknown}; known: {', '.join(KINDS)}")
+    freed = {}
+    for kind in kinds or list(KINDS):
+        path = cache_root() / kind
+        if path.is_dir() and not path.is_symlink():
+            freed[kind] = _size(path)[1]
+            shutil.rmtree(path)
+    return freed

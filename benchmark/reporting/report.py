@@ -1,19 +1,26 @@
-"""The leaderboard: markdown, self-contained HTML, CSV and seaborn figures, written atomically.
+"""The leaderboard: markdown, self-contained HTML, CSV + JSON and seaborn figures, written atomically.
 
 Everything here is drawn from a :class:`interpbench.validation.validate.Validation` and the score table it
 came from, so the report never computes a number of its own: what it shows is what
 ``validate`` returned. ``scores.csv`` (per checkpoint, metric and feature) is written beside the
-leaderboard so that anyone can recompute the rank correlations without running a model.
+leaderboard so that anyone can recompute the rank correlations without running a model;
+``leaderboard.json`` carries the same rows with their full provenance (zoo, frames and their
+hash, settings, code version, each metric's spec, origin and plugin file hash, the judgments'
+citation), validated by ``schemas/leaderboard.schema.json``.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
+import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,22 +29,44 @@ from interpbench.infra import atomic
 from interpbench.scoring.table import ScoreTable
 from interpbench.validation.validate import LEVEL, Validation
 
+#: "oriented" is used by every figure and the JSON; this is its one definition.
+ORIENTED = ("score (oriented: higher = more interpretable) is the metric's model score, negated for a "
+            "lower-is-better metric, so that higher always means more interpretable by the metric's own account")
 FIGURES = {
-    "score-vs-levels": "Model score against training level count (line: mean over frame resamples; band: 95% interval)",
-    "metric-vs-human": "Model score against the human fraction of interpretable features",
+    "score-vs-levels": "Model score against training level count (line: mean over frame resamples; band: 95% "
+                       "interval; one line and marker per training run)",
+    "metric-vs-human": "Model score against the human fraction of interpretable features (colour: level count; "
+                       "marker: run; rho: the leaderboard's Spearman)",
     "forest": "Spearman with human judgments, 95% bootstrap intervals, beside the human ceiling and baselines",
 }
 COLUMNS = {
-    "rank": "rank among metrics by Spearman",
-    "spearman / kendall": "rank correlation of the model score (the metric's aggregate of its per-feature "
-                          "scores; by default their mean) with the human fraction",
-    "_lo / _hi": f"{LEVEL:.0%} bootstrap interval (frames and researchers resampled; the ceiling resamples models)",
-    "vs_ceiling": "Spearman divided by the human ceiling",
-    "auroc": "feature-level AUROC against per-feature judgments (empty: none exist)",
-    "beats_randomized": "share of checkpoints scoring above their weight-randomized twin",
-    "beats_shuffled_masks": "share of checkpoints scoring above the same maps with masks of other frames",
-    "area_spearman": "mean Spearman between a frame bin's object area and the score on it (near 1: tracks area)",
+    "rank": "rank among metrics by Spearman (blank for the ceiling and the baselines, which are not ranked)",
+    "kind": "metric, or a reference row: the human ceiling or a baseline",
+    "name": "metric spec, or what the reference row measures",
+    "spearman": "Spearman rank correlation of the model score (the metric's aggregate of its per-feature "
+                "scores; by default their mean) with the human fraction of interpretable features",
+    "spearman_lo": f"lower end of the {LEVEL:.0%} bootstrap interval of the Spearman (frames and researchers "
+                   "resampled; the ceiling resamples models)",
+    "spearman_hi": f"upper end of the {LEVEL:.0%} bootstrap interval of the Spearman",
+    "kendall": "Kendall rank correlation with the human fraction",
+    "kendall_lo": f"lower end of the {LEVEL:.0%} bootstrap interval of the Kendall",
+    "kendall_hi": f"upper end of the {LEVEL:.0%} bootstrap interval of the Kendall",
+    "higher_is_better": "the metric's direction: up arrow, higher scores mean more interpretable; down arrow, "
+                        "lower (its scores are negated before correlating)",
+    "auroc": "feature-level AUROC against per-feature judgments (blank: none exist for these checkpoints)",
+    "beats_randomized": "sanity check: share of checkpoints scoring above their weight-randomized twin "
+                        "(below 0.5 fails)",
+    "beats_shuffled_masks": "sanity check: share of checkpoints scoring above the same maps with masks of other "
+                            "frames (below 0.5 fails)",
+    "area_spearman": "mean Spearman between a frame bin's object area and the score on it (at or above 0.9: the "
+                     "score tracks object area, flagged)",
+    "vs_ceiling": "Spearman divided by the human ceiling's",
+    "n_checkpoints": "checkpoints the correlation is computed over",
 }
+#: Sanity checks: a metric below this share fails the check; an area Spearman at or above AREA_FLAG is flagged.
+SANITY_PASS = 0.5
+AREA_FLAG = 0.9
+SANITY_COLUMNS = ("beats_randomized", "beats_shuffled_masks")
 
 
 @dataclass(frozen=True)
@@ -88,31 +117,46 @@ def _score_replicates(validation: Validation, table: ScoreTable) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def _level_palette(levels) -> dict[str, Any]:
+    """One distinct colour per level count (ordered light to dark by level count)."""
+    sns = _seaborn()
+    order = sorted({int(v) for v in levels})
+    return dict(zip([f"{v:,}" for v in order], sns.color_palette("viridis", len(order))))
+
+
 def figure_score_vs_levels(replicates: pd.DataFrame) -> bytes:
     sns = _seaborn()
-    grid = sns.relplot(data=replicates, kind="line", x="num_levels", y="score", hue="run", col="metric",
-                       col_wrap=min(4, replicates["metric"].nunique()), errorbar=("pi", LEVEL * 100),
-                       marker="o", height=2.6, aspect=1.2, facet_kws={"sharey": False})
+    grid = sns.relplot(data=replicates, kind="line", x="num_levels", y="score", hue="run", style="run",
+                       markers=True, dashes=True, col="metric", col_wrap=min(4, replicates["metric"].nunique()),
+                       errorbar=("pi", LEVEL * 100), height=2.6, aspect=1.2, facet_kws={"sharey": False})
     grid.set(xscale="log")
-    grid.set_axis_labels("training levels", "score (oriented)")
+    grid.set_axis_labels("training levels (log scale)", "score (oriented)")
     grid.set_titles("{col_name}")
+    grid.figure.text(0.01, -0.02, "score (oriented: higher = more interpretable)", fontsize=9)
     return _png(grid.figure)
 
 
 def figure_metric_vs_human(validation: Validation, table: ScoreTable) -> bytes:
-    from matplotlib.colors import LogNorm
-
     sns = _seaborn()
     matched = validation.matched
-    rows = [{"metric": m, "human": matched.at[n, "human"], "levels": matched.at[n, "num_levels"], "score": score}
+    rho = validation.leaderboard.set_index("name")["spearman"]
+    rows = [{"metric": m, "human": matched.at[n, "human"], "level count": f"{int(matched.at[n, 'num_levels']):,}",
+             "run": f"run {matched.at[n, 'run']}", "score": score}
             for m in validation.model_boot
             for n, score in zip(matched.index, table.model_scores(m, "trained", matched.index))]
     data = pd.DataFrame(rows)
-    grid = sns.relplot(data=data, kind="scatter", x="human", y="score", hue="levels", hue_norm=LogNorm(),
-                       palette="viridis", col="metric", col_wrap=min(4, data["metric"].nunique()),
-                       height=2.6, aspect=1.2, facet_kws={"sharey": False})
-    grid.set_axis_labels("human: fraction interpretable", "score (oriented)")
+    palette = _level_palette(matched["num_levels"])
+    grid = sns.relplot(data=data, kind="scatter", x="human", y="score", hue="level count", hue_order=list(palette),
+                       palette=palette, style="run", s=55, col="metric",
+                       col_wrap=min(4, data["metric"].nunique()), height=2.6, aspect=1.2, facet_kws={"sharey": False})
+    for metric, ax in grid.axes_dict.items():
+        value = float(rho.get(metric, float("nan")))
+        text = "rho undefined" if math.isnan(value) else f"rho = {value:.2f}"
+        ax.text(0.03, 0.95, text, transform=ax.transAxes, va="top", fontsize=9,
+                bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
+    grid.set_axis_labels("human: fraction of features interpretable", "score (oriented)")
     grid.set_titles("{col_name}")
+    grid.figure.text(0.01, -0.02, "score (oriented: higher = more interpretable)", fontsize=9)
     return _png(grid.figure)
 
 
@@ -132,9 +176,99 @@ def figure_forest(board: pd.DataFrame) -> bytes:
         ax.axvline(float(ceiling.iloc[0]), ls="--", color=palette["ceiling"], lw=1)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_yticks(range(len(data)), data["name"])
-    ax.set(xlabel="Spearman with human judgments", ylabel="", xlim=(-1.05, 1.05))
+    ax.set(xlabel="Spearman with human judgments (oriented model score vs human fraction)", ylabel="",
+           xlim=(-1.05, 1.05))
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title=None)
     return _png(fig)
+
+
+# -- provenance ----------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def metric_provenance(spec: str) -> dict[str, Any]:
+    """A metric spec's registry entry: base name, parameters, description, direction, origin and,
+    for a plugin file, the sha256 of that file (so a report names the exact code it scored)."""
+    from interpbench.metrics import registry
+
+    name, params = registry.parse_spec(spec)
+    info = registry.available().get(name)
+    if info is None:
+        return {"spec": spec, "name": name, "params": params, "description": "", "origin": "unknown",
+                "higher_is_better": None, "plugin_sha256": None}
+    plugin = Path(info.origin.removeprefix("plugin ")) if info.origin.startswith("plugin ") else None
+    return {"spec": spec, "name": name, "params": {**info.params, **params}, "description": info.description,
+            "origin": info.origin, "higher_is_better": info.higher_is_better,
+            "plugin_sha256": _sha256(plugin) if plugin else None}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: NaN and pandas' NA as null, numpy scalars as Python ones."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def board_records(board: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in board.to_dict(orient="records")]
+
+
+def sanity_flags(row: pd.Series | dict) -> list[str]:
+    """Why a metric row deserves a second look (empty for the ceiling and baselines)."""
+    if row.get("kind") != "metric":
+        return []
+    flags = []
+    for column, what in (("beats_randomized", "fails the randomized-weights check"),
+                         ("beats_shuffled_masks", "fails the shuffled-masks check")):
+        value = _plain(row.get(column))
+        if value is not None and value < SANITY_PASS:
+            flags.append(what)
+    area = _plain(row.get("area_spearman"))
+    if area is not None and area >= AREA_FLAG:
+        flags.append("tracks object area")
+    if _plain(row.get("spearman")) is None:
+        flags.append("no rank correlation (every checkpoint scored alike)")
+    return flags
+
+
+def leaderboard_json(ctx: ReportContext, validation: Validation, table: ScoreTable) -> dict[str, Any]:
+    """The leaderboard rows with everything needed to say where they came from."""
+    matched = validation.matched
+    rows = board_records(validation.leaderboard)
+    for row in rows:
+        row["flags"] = sanity_flags(row)
+    return {
+        "format": "interpbench-leaderboard/1",
+        "provenance": {
+            "zoo": ctx.zoo,
+            "method": str(matched["method"].iloc[0]),
+            "checkpoints": [{"name": str(n), "num_levels": int(matched.at[n, "num_levels"]),
+                             "run": int(matched.at[n, "run"]), "human": float(matched.at[n, "human"])}
+                            for n in matched.index],
+            "unmatched": list(validation.unmatched),
+            "frames": {"path": ctx.frames, "n_frames": int(table.n_frames), "hash": table.frames_hash},
+            "settings": asdict(table.config),
+            "code_version": ctx.code_version,
+            "judgments": {"citation": ctx.citation},
+            "oriented": ORIENTED,
+        },
+        "metrics": [metric_provenance(spec) for spec in [*table.metrics, *table.errors]],
+        "errors": dict(table.errors),
+        "columns": COLUMNS,
+        "rows": rows,
+    }
 
 
 # -- tables ------------------------------------------------------------------------------------------
@@ -185,31 +319,216 @@ def _header(validation: Validation, table: ScoreTable, ctx: ReportContext) -> li
 
 def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTable, figure_dir: str) -> str:
     parts = ["# interpbench leaderboard", "", *(f"- {md_text(line)}" for line in _header(validation, table, ctx)), "",
+             "Provenance in full (each metric's spec, origin and plugin file hash, the settings, the frames' hash) "
+             "is in `leaderboard.json` beside `leaderboard.csv`, which holds the same rows.", "",
              markdown_table(validation.leaderboard), "", "Columns:", ""]
     parts += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
+    parts += ["", f"Figures: {ORIENTED}."]
     for name, caption in FIGURES.items():
         parts += ["", f"## {caption}", "", f"![{name}]({figure_dir}/{name}.png)"]
     return "\n".join(parts) + "\n"
 
 
+def render_status(board: pd.DataFrame, source: str = "reports/leaderboard.csv") -> str:
+    """A short Markdown status table for the README, from a leaderboard (``validation.leaderboard``
+    or ``leaderboard.csv`` read back): the ceiling, the best baseline, the best metric and how
+    many metrics pass both sanity checks."""
+
+    def interval(row: pd.Series) -> str:
+        lo, hi = _plain(row["spearman_lo"]), _plain(row["spearman_hi"])
+        return "" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
+
+    def line(label: str, row: pd.Series) -> str:
+        value = _plain(row["spearman"])
+        return f"| {label} | {'' if value is None else f'{value:.2f}'} | {interval(row)} |"
+
+    metrics = board[board["kind"] == "metric"].sort_values("spearman", ascending=False, na_position="last")
+    baselines = board[board["kind"] == "baseline"].sort_values("spearman", ascending=False)
+    lines = ["| | Spearman with human judgments | 95% interval |", "|---|---|---|"]
+    for _, row in board[board["kind"] == "ceiling"].iterrows():
+        lines.append(line(f"human ceiling ({md_text(row['name'])})", row))
+    if len(baselines):
+        lines.append(line(f"best baseline ({md_text(baselines.iloc[0]['name'])})", baselines.iloc[0]))
+    if len(metrics):
+        lines.append(line(f"best metric ({md_text(metrics.iloc[0]['name'])})", metrics.iloc[0]))
+        passing = sum(not any("check" in f for f in sanity_flags(row)) for _, row in metrics.iterrows())
+        lines.append(f"| metrics passing both sanity checks | {passing} of {len(metrics)} | |")
+    return "\n".join(lines) + f"\n\nGenerated from `{source}` by `interpbench report`.\n"
+
+
+# -- html ----------------------------------------------------------------------------------------------
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:1380px;margin:0 auto;
+padding:0 10px;color:#1a1a1a;font-size:14px}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
+.prov{font-size:.9em;color:#333}.prov li{margin:1px 0}
+.controls{display:flex;gap:14px;align-items:center;margin:10px 0;flex-wrap:wrap}
+.controls input[type=search]{padding:4px 6px;width:260px}
+table.board{border-collapse:collapse;width:100%;font-size:12px}
+table.board th{position:sticky;top:0;background:#f3f4f6;z-index:1;cursor:pointer;vertical-align:bottom;
+padding:4px 4px;border-bottom:2px solid #999;text-align:right;font-weight:600;overflow-wrap:normal;hyphens:none}
+table.board th.text,table.board td.text{text-align:left}
+table.board th[aria-sort=descending]::after{content:" \\25BC"}table.board th[aria-sort=ascending]::after{content:" \\25B2"}
+table.board td{padding:3px 4px;border-bottom:1px solid #e2e2e2;text-align:right;font-variant-numeric:tabular-nums}
+tbody.reference td{background:#eef4fb;font-style:italic}tbody.reference tr.group th{background:#dbe7f5;cursor:default;
+text-align:left;position:static;font-style:normal}
+tbody.metrics tr.group th{background:#f3f4f6;cursor:default;text-align:left;position:static}
+td.fail{background:#fde2e1;color:#8a1c14;font-weight:600}td.warn{background:#fff4d6}
+td.na{color:#888}td.desc{min-width:150px;max-width:230px;color:#333;font-size:.95em;overflow-wrap:anywhere}
+td.name{min-width:130px;max-width:190px;overflow-wrap:break-word}td.flags{min-width:100px;max-width:150px}.flag{white-space:normal}.origin{color:#666;font-size:.9em}
+.flag{display:inline-block;background:#fde2e1;color:#8a1c14;border-radius:3px;padding:0 4px;margin:1px;
+font-size:.9em;white-space:nowrap}.flag.area{background:#fff4d6;color:#6b4e00}.flag.undef{background:#eee;color:#444}
+td.dir{text-align:center;font-size:1.1em}
+dl.legend{font-size:.9em;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.legend dt{font-weight:600}
+dl.legend dd{margin:0}
+img{max-width:100%}figure{margin:1em 0}figcaption{font-size:.9em;color:#333}
+.errors li{color:#8a1c14}
+"""
+
+_SCRIPT = """
+(function(){
+  var table=document.getElementById('board'), body=table.querySelector('tbody.metrics');
+  var heads=table.querySelectorAll('thead th');
+  function key(td){var v=td.getAttribute('data-v');if(v===null)return td.textContent.trim().toLowerCase();
+    return v===''?null:parseFloat(v);}
+  heads.forEach(function(th,i){th.addEventListener('click',function(){
+    var dir=th.getAttribute('aria-sort')==='descending'?'ascending':'descending';
+    heads.forEach(function(h){h.removeAttribute('aria-sort');});th.setAttribute('aria-sort',dir);
+    var rows=Array.prototype.slice.call(body.querySelectorAll('tr.row'));
+    rows.sort(function(a,b){var x=key(a.cells[i]),y=key(b.cells[i]);
+      if(x===null&&y===null)return 0;if(x===null)return 1;if(y===null)return -1;
+      var c=x<y?-1:(x>y?1:0);return dir==='ascending'?c:-c;});
+    rows.forEach(function(r){body.appendChild(r);});});});
+  var filter=document.getElementById('filter'), clean=document.getElementById('clean');
+  function apply(){var q=filter.value.trim().toLowerCase(), shown=0;
+    body.querySelectorAll('tr.row').forEach(function(r){
+      var ok=(!q||r.getAttribute('data-name').toLowerCase().indexOf(q)>=0)&&(!clean.checked||r.getAttribute('data-flags')==='0');
+      r.style.display=ok?'':'none';if(ok)shown++;});
+    document.getElementById('shown').textContent=shown;}
+  filter.addEventListener('input',apply);clean.addEventListener('change',apply);apply();
+})();
+"""
+
+#: The table's columns in order, with how each cell is drawn.
+_NUMERIC = ("spearman", "spearman_lo", "spearman_hi", "kendall", "kendall_lo", "kendall_hi", "vs_ceiling", "auroc",
+            "beats_randomized", "beats_shuffled_masks", "area_spearman")
+
+
+def _na_reason(column: str, row: dict, n_bootstrap: int) -> str:
+    """Why a numeric cell is blank, shown on hover and in the legend."""
+    if column in ("auroc",):
+        return "no per-feature human judgments exist for these checkpoints"
+    if row.get("kind") != "metric" and column in ("beats_randomized", "beats_shuffled_masks", "area_spearman",
+                                                  "auroc"):
+        return "a sanity check of metrics; not defined for a reference row"
+    if column in ("spearman", "kendall", "vs_ceiling") or row.get("spearman") is None:
+        return ("undefined: the metric gave every checkpoint the same model score (a control such as "
+                "random-attribution), so there is no rank correlation")
+    if column.endswith(("_lo", "_hi")) and n_bootstrap == 0:
+        return "no interval: scored without frame resamples (--bootstrap 0)"
+    return "undefined"
+
+
+def _num_cell(column: str, row: dict, n_bootstrap: int) -> str:
+    value = row.get(column)
+    if value is None:
+        reason = _na_reason(column, row, n_bootstrap)
+        return f"<td class='na' data-v='' title='{html.escape(reason, quote=True)}'>n/a</td>"
+    css = ""
+    if row.get("kind") == "metric" and column in SANITY_COLUMNS and value < SANITY_PASS:
+        css = " class='fail'"
+    elif row.get("kind") == "metric" and column == "area_spearman" and value >= AREA_FLAG:
+        css = " class='warn'"
+    return f"<td{css} data-v='{value!r}'>{value:.3f}</td>"
+
+
+def _row_html(row: dict, info: dict[str, Any] | None, n_bootstrap: int) -> str:
+    is_metric = row.get("kind") == "metric"
+    flags = row.get("flags", [])
+    cells = [f"<td data-v='{row['rank'] if row.get('rank') is not None else ''}'>"
+             f"{row['rank'] if row.get('rank') is not None else ''}</td>",
+             f"<td class='text name'>{html.escape(str(row['name']))}</td>"]
+    if is_metric:
+        up = bool(row.get("higher_is_better", True))
+        cells.append(f"<td class='dir' data-v='{int(up)}' title='{'higher' if up else 'lower'} is better'>"
+                     f"{'&#8593;' if up else '&#8595;'}</td>")
+    else:
+        cells.append("<td class='dir' data-v='' title='not a metric: no direction'></td>")
+    cells += [_num_cell(c, row, n_bootstrap) for c in _NUMERIC]
+    cells.append(f"<td data-v='{row.get('n_checkpoints') or ''}'>{row.get('n_checkpoints') or ''}</td>")
+    chips = "".join(
+        f"<span class='flag{' area' if 'area' in f else (' undef' if 'correlation' in f else '')}'>"
+        f"{html.escape(f)}</span>" for f in flags)
+    cells.append(f"<td class='text flags' data-v='{len(flags)}'>{chips}</td>")
+    if not is_metric:
+        cells.append(f"<td class='text desc'>reference row: {html.escape(str(row['kind']))}</td>")
+    elif info is not None:
+        origin = info["origin"] + (f" (sha256 {info['plugin_sha256'][:12]})" if info.get("plugin_sha256") else "")
+        cells.append(f"<td class='text desc'>{html.escape(info['description'] or '(no description)')}"
+                     f"<div class='origin'>{html.escape(origin)}</div></td>")
+    else:
+        cells.append("<td class='text desc'>(not in the registry)</td>")
+    name = html.escape(str(row["name"]), quote=True)
+    css = "row" + (" flagged" if flags else "")
+    return f"<tr class='{css}' data-name='{name}' data-flags='{len(flags)}'>{''.join(cells)}</tr>"
+
+
+_HEADERS = ["rank", "name", "higher_is_better", *_NUMERIC, "n_checkpoints", "flags", "description / origin"]
+_HEADER_TITLES = {**COLUMNS, "flags": "failed sanity checks (below 0.5) and other reasons to look twice",
+                  "description / origin": "first line of the metric's docstring; where it was registered from"}
+
+
 def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, figures: dict[str, bytes]) -> str:
-    """One file with the figures embedded as base64, so it can be mailed or archived alone."""
+    """One self-contained file: no network (figures as data: URIs, no fonts, no scripts from elsewhere),
+    a sortable and filterable table, column explanations on hover and in a legend."""
+    data = leaderboard_json(ctx, validation, table)
+    infos = {m["spec"]: m for m in data["metrics"]}
+    n_boot = table.config.n_bootstrap
+    head = "".join(
+        f"<th scope='col' class='{'text' if h in ('kind', 'name', 'flags', 'description / origin') else ''}' "
+        f"title='{html.escape(_HEADER_TITLES.get(h, h), quote=True)}'>{html.escape(h).replace('_', '_<wbr>')}</th>"
+        for h in _HEADERS)
+    width = len(_HEADERS)
+    reference = [r for r in data["rows"] if r["kind"] != "metric"]
+    metrics = [r for r in data["rows"] if r["kind"] == "metric"]
+    body = (f"<tbody class='metrics'>{''.join(_row_html(r, infos.get(r['name']), n_boot) for r in metrics)}</tbody>"
+            f"<tbody class='reference'><tr class='group'><th colspan='{width}'>Reference rows, not ranked: the human "
+            "ceiling (how well one researcher's judgments predict the other's) and baselines that need no "
+            f"attribution</th></tr>{''.join(_row_html(r, None, n_boot) for r in reference)}</tbody>")
     items = "".join(f"<li>{html.escape(line)}</li>" for line in _header(validation, table, ctx))
-    columns = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>" for k, v in COLUMNS.items())
-    board = validation.leaderboard.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+    n_flagged = sum(1 for r in metrics if r["flags"])
+    legend = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in _HEADER_TITLES.items())
+    legend += ("<dt>n/a</dt><dd>a blank figure; hover it for why (e.g. a control that scores every checkpoint "
+               "alike has no rank correlation; no per-feature judgments means no AUROC)</dd>")
+    errors = "".join(f"<li>{html.escape(name)}: {html.escape(msg)}</li>" for name, msg in table.errors.items())
     images = "".join(
-        f"<h2>{html.escape(FIGURES[name])}</h2><img alt='{name}' src='data:image/png;base64,"
-        f"{base64.b64encode(png).decode()}'>" for name, png in figures.items()
+        f"<figure><img alt='{html.escape(name, quote=True)}' src='data:image/png;base64,"
+        f"{base64.b64encode(png).decode()}'><figcaption>{html.escape(FIGURES[name])}. "
+        f"{html.escape(ORIENTED)}.</figcaption></figure>" for name, png in figures.items())
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>interpbench leaderboard</title><style>{_STYLE}</style></head><body>"
+        "<h1>interpbench leaderboard</h1>"
+        "<p>How well each metric's ranking of the zoo's agents agrees with the published human judgments of "
+        "feature interpretability (matched by level count and run). Click a column header to sort; hover it "
+        "for what it means.</p>"
+        f"<ul class='prov'>{items}<li>full provenance: leaderboard.json beside this file</li></ul>"
+        + (f"<h2>Metrics that failed to score</h2><ul class='errors'>{errors}</ul>" if errors else "")
+        + "<div class='controls'><label>filter metrics <input type='search' id='filter' "
+        "placeholder='metric name'></label><label><input type='checkbox' id='clean'> only metrics with no "
+        f"flags</label><span><span id='shown'>{len(metrics)}</span> of {len(metrics)} metrics shown; "
+        f"{n_flagged} flagged</span></div>"
+        f"<table class='board' id='board'><thead><tr>{head}</tr></thead>{body}</table>"
+        f"<h2>Columns</h2><dl class='legend'>{legend}</dl>"
+        f"<h2>Figures</h2>{images}<script>{_SCRIPT}</script></body></html>\n"
     )
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
-             "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>interpbench leaderboard</title>"
-            f"<style>{style}</style></head><body><h1>interpbench leaderboard</h1><ul>{items}</ul>{board}"
-            f"<p>Columns:</p><ul>{columns}</ul>{images}</body></html>\n")
 
 
 def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation, table: ScoreTable) -> list[Path]:
-    """Write leaderboard.{md,html,csv}, scores.csv and figures/*.png under ``out_dir``."""
+    """Write leaderboard.{md,html,csv,json}, status.md, scores.csv and figures/*.png under ``out_dir``."""
     out_dir = Path(out_dir)
     figures = {
         "score-vs-levels": figure_score_vs_levels(_score_replicates(validation, table)),
@@ -222,11 +541,26 @@ def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation
         written.append(out_dir / "figures" / f"{name}.png")
     outputs = {
         "leaderboard.csv": validation.leaderboard.to_csv(index=False),
+        "leaderboard.json": json.dumps(leaderboard_json(ctx, validation, table), indent=1, allow_nan=False) + "\n",
         "scores.csv": table.long().to_csv(index=False),
         "leaderboard.md": render_markdown(ctx, validation, table, "figures"),
         "leaderboard.html": render_html(ctx, validation, table, figures),
+        "status.md": render_status(validation.leaderboard),
     }
     for name, text in outputs.items():
         atomic.write_text(out_dir / name, text)
         written.append(out_dir / name)
     return written
+
+
+#: The README's status block lies between these lines (``interpbench report`` rewrites it).
+STATUS_BEGIN = "<!-- status: generated by `interpbench report` from reports/leaderboard.csv; do not edit -->"
+STATUS_END = "<!-- status: end -->"
+
+
+def replace_status_block(text: str, status: str) -> str | None:
+    """``text`` with the block between STATUS_BEGIN and STATUS_END replaced, or None where it has none."""
+    start, end = text.find(STATUS_BEGIN), text.find(STATUS_END)
+    if start < 0 or end < start:
+        return None
+    return text[: start + len(STATUS_BEGIN)] + "\n" + status + text[end:]

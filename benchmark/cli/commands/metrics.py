@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument(
         "--plugin", action="append", default=[], metavar="PATH", help="also load metrics from this .py file"
     )
+    listing.add_argument("--json", action="store_true",
+                         help="print one JSON document on stdout (schema: schemas/metrics-list.schema.json)")
     new = actions.add_parser("new", help="write a plugin template (module + test) that passes as written")
     new.add_argument("name", help="kebab-case metric name, e.g. coin-overlap")
     new.add_argument("-o", "--output", default=".", help="directory to write into (default: current)")
@@ -23,15 +25,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
-        return _list(args.plugin)
+        return _list(args.plugin, args.json)
     return _new(args.name, args.output, args.force)
 
 
-def _list(plugins: list[str]) -> int:
+def _list(plugins: list[str], as_json: bool = False) -> int:
     from interpbench.metrics.registry import available, load_failures, load_plugin_file
 
     for path in plugins:
         load_plugin_file(path)
+    if as_json:
+        import json
+
+        metrics = [{"name": i.name, "description": i.description, "higher_is_better": i.higher_is_better,
+                    "origin": i.origin, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in i.params.items()}}
+                   for i in available().values()]
+        print(json.dumps({"metrics": metrics, "warnings": load_failures()}, indent=1, default=str))
+        for failure in load_failures():
+            print(f"warning: {failure}", file=sys.stderr)
+        return 0
     rows = [
         (info.name, "higher" if info.higher_is_better else "lower", info.origin, info.description)
         for info in available().values()

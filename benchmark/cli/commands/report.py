@@ -1,15 +1,23 @@
-"""``interpbench report``: regenerate the leaderboard (md, html, csv, figures) from the zoo and labels.
+"""``interpbench report``: regenerate the leaderboard (md, html, csv, json, figures) from the zoo and labels.
 
 With no arguments it runs end to end from the shipped checkpoints and judgments; every stage is
-cached, so a rerun only redraws the report.
+cached, so a rerun only redraws the report. Written into a checkout's reports/, it also rewrites
+the status block of the checkout's README.md (between its ``<!-- status: ... -->`` markers).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from interpbench.cli.options import add_validation_arguments, evaluation_from_args, metric_specs
+from interpbench.cli.options import (
+    add_validation_arguments,
+    evaluation_from_args,
+    metric_specs,
+    report_context,
+    report_failed,
+)
 from interpbench.infra.provenance import REPO_ROOT
 
 
@@ -17,29 +25,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_validation_arguments(parser)
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="folder (default: reports/ of a checkout, else ./reports)")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="rewrite the status block of this README (default: the checkout's README.md when "
+                             "writing to the checkout's reports/)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from interpbench.data.zoo import default_zoo
-    from interpbench.frames.default import default_frames_path
-    from interpbench.infra.provenance import code_version
-    from interpbench.reporting.report import ReportContext, write_report
+    from interpbench.infra import atomic
+    from interpbench.reporting.report import render_status, replace_status_block, write_report
 
     evaluation = evaluation_from_args(args, metric_specs(args))
-    ctx = ReportContext(
-        zoo=_shown(args.zoo or default_zoo()),
-        frames=_shown(args.frames or default_frames_path()),
-        citation=evaluation.labels.source.get("citation", "?"),
-        code_version=code_version(),
-    )
-    output = args.output or (REPO_ROOT / "reports" if (REPO_ROOT / ".git").exists() else Path("reports"))
-    for path in write_report(output, ctx, evaluation.validation, evaluation.table):
+    in_checkout = (REPO_ROOT / ".git").exists()
+    output = args.output or (REPO_ROOT / "reports" if in_checkout else Path("reports"))
+    for path in write_report(output, report_context(args, evaluation), evaluation.validation, evaluation.table):
         print(f"wrote {path}")
-    return 1 if evaluation.table.errors else 0
-
-
-def _shown(path: Path) -> str:
-    """A path relative to the repository where it lies inside it; elsewhere (the cache) only its
-    name, so committed reports never carry one machine's home directory."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"(cache) {path.name}"
+    readme = args.readme or (REPO_ROOT / "README.md" if in_checkout and Path(output).resolve() ==
+                             (REPO_ROOT / "reports").resolve() else None)
+    if readme is not None:
+        text = replace_status_block(readme.read_text(), render_status(evaluation.validation.leaderboard))
+        if text is None:
+            print(f"warning: {readme} has no status block to rewrite", file=sys.stderr)
+        else:
+            atomic.write_text(readme, text)
+            print(f"updated the status table in {readme}")
+    return report_failed("report", evaluation.table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from interpbench.cli.options import add_scoring_arguments, metric_specs, score_options, warn_failures
+from interpbench.cli.options import add_scoring_arguments, metric_specs, report_failed, score_options, warn_failures
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,4 +24,4 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         atomic.write_text(args.output, table.long().to_csv(index=False))
         print(f"wrote {args.output}")
-    return 1 if table.errors else 0
+    return report_failed("score", table)
