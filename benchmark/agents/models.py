@@ -11,8 +11,13 @@ Two checkpoint formats load into it:
 
 from __future__ import annotations
 
+import collections
+import functools
 import hashlib
 import json
+import math
+import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from interpbench.data.layers import CONV_LAYERS, POOLED
+from interpbench.data.sidecar import check_weights_hash, describe, file_sha256
 from interpbench.infra import atomic
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
 
@@ -140,15 +146,43 @@ class Checkpoint:
 
 
 def save_checkpoint(model: ClearCNN, path: str | Path, meta: dict[str, Any]) -> Path:
-    """Write ``path``.safetensors and ``path``.json atomically; returns the safetensors path."""
+    """Write ``path``.safetensors and ``path``.json atomically; returns the safetensors path.
+
+    The JSON records ``weights_sha256``, the sha256 of the safetensors file, so that weights
+    moved under another checkpoint's JSON (or damaged) are refused on load."""
     from safetensors.torch import save_file
 
     path = Path(path).with_suffix(".safetensors")
+    atomic.check_target(path.with_suffix(".json"))
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic.atomic_path(path) as tmp:
         save_file(tensors, str(tmp))
-    atomic.write_json(path.with_suffix(".json"), {"architecture": ARCHITECTURE, **meta, "name": path.stem})
+        digest = file_sha256(tmp)
+    atomic.write_json(path.with_suffix(".json"),
+                      {"architecture": ARCHITECTURE, **meta, "name": path.stem, "weights_sha256": digest})
     return path
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _read_meta(meta_path: Path) -> dict[str, Any]:
+    """A checkpoint's JSON: an object, UTF-8, no NaN, with a known architecture and action count."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError, NaN
+        raise CorruptFileError(f"cannot read checkpoint description {meta_path}: {describe(exc)}") from exc
+    if not isinstance(meta, dict):
+        raise CorruptFileError(f"{meta_path}: a checkpoint description is a JSON object, got a {type(meta).__name__}")
+    if meta.get("architecture") != ARCHITECTURE:
+        raise InterpbenchError(f"{meta_path}: architecture {meta.get('architecture')!r}, expected {ARCHITECTURE!r}")
+    actions = meta.get("num_actions", 15)
+    if isinstance(actions, bool) or not isinstance(actions, int) or actions < 1:
+        raise CorruptFileError(f"{meta_path}: num_actions must be a positive integer, got {actions!r}")
+    if not isinstance(meta.get("name", ""), str):
+        raise CorruptFileError(f"{meta_path}: name must be a string, got {meta.get('name')!r}")
+    return meta
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -161,76 +195,280 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     for p in (path, meta_path):
         if not p.exists():
             raise InterpbenchError(f"checkpoint file not found: {p}")
+        if not p.is_file():
+            raise InterpbenchError(f"checkpoint path is not a regular file: {p}")
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    meta = _read_meta(meta_path)
     try:
-        meta = json.loads(meta_path.read_text())
         tensors = load_file(str(path))
     except (OSError, ValueError, SafetensorError) as exc:
-        raise CorruptFileError(f"cannot read checkpoint {path}: {exc}") from exc
-    if meta.get("architecture") != ARCHITECTURE:
-        raise InterpbenchError(f"{meta_path}: architecture {meta.get('architecture')!r}, expected {ARCHITECTURE!r}")
-    model = ClearCNN(num_actions=int(meta.get("num_actions", 15)))
-    _load_state(model, tensors, path)
+        raise CorruptFileError(f"cannot read checkpoint {path}: {describe(exc)}") from exc
+    model = _build(tensors, meta.get("num_actions", 15), path)
+    # After the structural checks, so a damaged file is described by what is wrong with it; a
+    # well-formed file that is not the one the JSON recorded (another checkpoint's) stops here.
+    check_weights_hash(meta, meta_path, path)
     return Checkpoint(model.eval(), meta, path)
 
 
-def _load_state(model: ClearCNN, tensors: dict[str, torch.Tensor], source: Path) -> None:
-    """load_state_dict with an error that names the file and every mismatching tensor."""
-    expected = model.state_dict()
+@functools.lru_cache(maxsize=1)
+def _shapes_for_15_actions() -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):
+        return {k: tuple(v.shape) for k, v in ClearCNN(15).state_dict().items()}
+
+
+def _expected_shapes(num_actions: int) -> dict[str, tuple[int, ...]]:
+    """The state dict's tensor shapes for ``num_actions`` actions, without allocating a model."""
+    shapes = dict(_shapes_for_15_actions())
+    shapes["pi.weight"], shapes["pi.bias"] = (num_actions, shapes["pi.weight"][1]), (num_actions,)
+    return shapes
+
+
+def _build(tensors: dict[str, torch.Tensor], num_actions: int, source: Path) -> ClearCNN:
+    """A ClearCNN holding ``tensors``, after checking names, shapes and values.
+
+    Everything is checked before the model is built (a huge action count in a JSON must not
+    allocate a huge head), and every problem is named with the file: a missing or unexpected
+    tensor, a wrong shape, a non-float tensor, NaN or inf weights (which would make every
+    attribution and score NaN without an error)."""
+    expected = _expected_shapes(num_actions)
     problems = [f"missing {k}" for k in expected.keys() - tensors.keys()]
-    problems += [f"unexpected {k}" for k in tensors.keys() - expected.keys()]
+    problems += [f"unexpected {k if k.isprintable() else repr(k)}" for k in tensors.keys() - expected.keys()]
     problems += [
-        f"{k}: shape {tuple(tensors[k].shape)}, expected {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in tensors and tensors[k].shape != v.shape
+        f"{k}: shape {tuple(tensors[k].shape)}, expected {shape}"
+        for k, shape in expected.items()
+        if k in tensors and tuple(tensors[k].shape) != shape
     ]
     if problems:
         raise InterpbenchError(f"{source} does not fit the clear CNN: " + "; ".join(sorted(problems)))
+    not_float = sorted(k for k, t in tensors.items() if not t.is_floating_point())
+    if not_float:
+        raise CorruptFileError(f"{source}: weights must be floating point, not {not_float}")
+    bad = sorted(k for k, t in tensors.items() if not bool(torch.isfinite(t).all()))
+    if bad:
+        raise CorruptFileError(f"{source}: non-finite (NaN or inf) weights in {bad}")
+    model = ClearCNN(num_actions=num_actions)
     model.load_state_dict(tensors)
+    return model
 
 
 def _jd_to_state(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Map the article's TF variables onto ClearCNN's state dict (HWIO -> OIHW, (in,out) -> (out,in))."""
     state: dict[str, torch.Tensor] = {}
+
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array))
+
     for name, *_ in CONV_LAYERS:
         kernel = params[f"ppo2_model/pi/{name}/conv2d/kernel:0"]
-        state[f"{name}.conv.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
-        state[f"{name}.conv.bias"] = torch.from_numpy(params[f"ppo2_model/pi/{name}/conv2d/bias:0"])
+        state[f"{name}.conv.weight"] = tensor(kernel.transpose(3, 2, 0, 1))
+        state[f"{name}.conv.bias"] = tensor(params[f"ppo2_model/pi/{name}/conv2d/bias:0"])
     dense = {"dense": "ppo2_model/pi/dense", "dense_1": "ppo2_model/pi/dense_1"}
     for ours, theirs in dense.items():
-        state[f"{ours}.weight"] = torch.from_numpy(np.ascontiguousarray(params[f"{theirs}/kernel:0"].T))
-        state[f"{ours}.bias"] = torch.from_numpy(params[f"{theirs}/bias:0"])
+        state[f"{ours}.weight"] = tensor(params[f"{theirs}/kernel:0"].T)
+        state[f"{ours}.bias"] = tensor(params[f"{theirs}/bias:0"])
     for head in ("pi", "vf"):
-        state[f"{head}.weight"] = torch.from_numpy(np.ascontiguousarray(params[f"ppo2_model/{head}/w:0"].T))
-        state[f"{head}.bias"] = torch.from_numpy(params[f"ppo2_model/{head}/b:0"])
+        state[f"{head}.weight"] = tensor(params[f"ppo2_model/{head}/w:0"].T)
+        state[f"{head}.bias"] = tensor(params[f"ppo2_model/{head}/b:0"])
     return state
 
 
-def load_jd(path: str | Path) -> Checkpoint:
-    """Load a published "Understanding RL Vision" joblib checkpoint (dict with args and params)."""
-    import joblib
+# -- published .jd checkpoints: joblib pickles, read without running code ---------------------------
 
+#: Every global a published checkpoint's pickle may name. A pickle is a program: any other
+#: global (``os.system``, ``builtins.eval``, a class whose ``__reduce__`` does something) would
+#: run while loading, so the unpickler refuses it by name before it is imported. The published
+#: CoinRun agent names exactly these: joblib's array placeholder (the array bytes follow the
+#: pickle stream and are read by joblib's NumpyUnpickler), ``numpy.ndarray``, ``numpy.dtype``,
+#: numpy's scalar helper (numpy float32 scalars in ``extra``), and ``collections.defaultdict``
+#: with ``float`` as its default factory (``extra`` holds training statistics). Admitted besides:
+#: numpy's empty-array ``_reconstruct`` (numpy's own array pickling), the numpy 2 spelling of the
+#: numpy helpers, and ``int`` as a default factory.
+_JD_GLOBALS = frozenset({
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("collections", "defaultdict"),
+    ("builtins", "float"),
+    ("builtins", "int"),
+})
+#: Attributes joblib's array placeholder carries (``NumpyArrayWrapper.__init__``).
+_WRAPPER_FIELDS = frozenset({"subclass", "shape", "order", "dtype", "allow_mmap", "numpy_array_alignment_bytes"})
+
+
+def _empty_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    """numpy's ``_reconstruct`` as its pickles call it: an empty ndarray that BUILD then fills.
+    Any other use (a subclass, a non-empty shape: a huge allocation) is refused."""
+    from numpy.core.multiarray import _reconstruct  # type: ignore[attr-defined]
+
+    if subtype is not np.ndarray or not isinstance(shape, tuple) or 0 not in shape:
+        raise CorruptFileError("refusing numpy _reconstruct other than of an empty ndarray")
+    return _reconstruct(subtype, shape, dtype)
+
+
+def _defaultdict(*args: Any) -> collections.defaultdict:
+    """``collections.defaultdict`` as a pickle calls it, with no factory or a number type as
+    factory (a factory runs later, on a missing key, so arbitrary ones are refused)."""
+    if len(args) > 1 or (args and args[0] not in (None, float, int)):
+        raise CorruptFileError("refusing a defaultdict whose default factory is not float or int")
+    return collections.defaultdict(*args)
+
+
+def _restricted_unpickler(path: Path, handle: Any, size: int | None) -> Any:
+    """joblib's NumpyUnpickler (which reads the array bytes joblib stores after the pickle
+    stream) restricted to what a checkpoint needs:
+
+    * ``find_class`` admits only :data:`_JD_GLOBALS`, refusing anything else by name;
+    * only ``numpy.dtype``, numpy's scalar helper, an empty-array ``_reconstruct`` and a
+      number-valued ``defaultdict`` may be called (REDUCE; ``float`` and ``int`` only as factories), only joblib's array placeholder may be instantiated (NEWOBJ; the
+      protocol 0/1 instantiation opcodes and NEWOBJ_EX are refused);
+    * each array placeholder is checked before its bytes are read: a plain numeric ndarray of
+      a size the file has bytes for.
+    """
+    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
+    from numpy.core.multiarray import scalar  # type: ignore[attr-defined]
+
+    callables = {id(np.dtype), id(scalar), id(_empty_reconstruct), id(_defaultdict)}
+
+    def refuse(what: str) -> CorruptFileError:
+        return CorruptFileError(f"refusing to load {what} from {path}: not a type a checkpoint holds")
+
+    class RestrictedUnpickler(NumpyUnpickler):
+        dispatch = NumpyUnpickler.dispatch.copy()
+
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in _JD_GLOBALS:
+                raise refuse(f"{module}.{name}")
+            if name == "_reconstruct":
+                return _empty_reconstruct
+            if name == "scalar":
+                return scalar
+            if name == "defaultdict":
+                return _defaultdict
+            return super().find_class(module, name)
+
+        def load_reduce(self) -> None:
+            if len(self.stack) < 2 or id(self.stack[-2]) not in callables:
+                raise refuse(f"a call of {type(self.stack[-2]).__name__ if len(self.stack) >= 2 else 'nothing'}")
+            NumpyUnpickler.load_reduce(self)
+
+        def load_newobj(self) -> None:
+            if len(self.stack) < 2 or self.stack[-2] is not NumpyArrayWrapper:
+                raise refuse("an instance of anything but joblib's NumpyArrayWrapper")
+            NumpyUnpickler.load_newobj(self)
+
+        def load_refused(self) -> None:
+            raise refuse("an object built by INST, OBJ or NEWOBJ_EX")
+
+        def load_build(self) -> None:
+            if len(self.stack) >= 2 and isinstance(self.stack[-2], NumpyArrayWrapper):
+                self._check_wrapper(self.stack[-1])
+            NumpyUnpickler.load_build(self)
+
+        dispatch[pickle.REDUCE[0]] = load_reduce
+        dispatch[pickle.NEWOBJ[0]] = load_newobj
+        dispatch[pickle.INST[0]] = load_refused
+        dispatch[pickle.OBJ[0]] = load_refused
+        dispatch[pickle.NEWOBJ_EX[0]] = load_refused
+        dispatch[pickle.BUILD[0]] = load_build
+
+        def _check_wrapper(self, state: Any) -> None:
+            if not isinstance(state, dict) or not set(state) <= _WRAPPER_FIELDS:
+                raise CorruptFileError(f"{path}: malformed joblib array record")
+            dtype, shape = state.get("dtype"), state.get("shape")
+            if (state.get("subclass") is not np.ndarray or state.get("order") not in ("C", "F")
+                    or not isinstance(dtype, np.dtype) or dtype.kind not in "biuf"
+                    or not isinstance(shape, tuple)
+                    or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in shape)):
+                raise CorruptFileError(f"{path}: joblib array record is not a plain numeric array")
+            nbytes = math.prod(int(d) for d in shape) * dtype.itemsize
+            if size is not None and nbytes > size:
+                raise CorruptFileError(f"{path}: an array of {nbytes} bytes cannot fit in a {size}-byte file")
+            state["allow_mmap"] = False
+
+    return RestrictedUnpickler(str(path), handle, ensure_native_byte_order=True, mmap_mode=None)
+
+
+def _read_jd(path: Path) -> Any:
+    """The object in a joblib file, unpickled by :func:`_restricted_unpickler`: nothing in the
+    file can run code, whatever it contains (see :data:`_JD_GLOBALS`)."""
+    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        with _validate_fileobject_and_memmap(f, str(path), None) as (handle, _):
+            if isinstance(handle, str):  # joblib < 0.10 format, read by an unrestricted unpickler
+                raise CorruptFileError(f"{path}: a joblib file older than joblib 0.10, which cannot be read safely")
+            compressed = handle is not f
+            return _restricted_unpickler(path, handle, None if compressed else size).load()
+
+
+def _finite_params(blob: Any, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(params, args) of a loaded ``.jd`` object, with every type checked."""
+    if not isinstance(blob, dict) or "params" not in blob:
+        raise CorruptFileError(f"{path}: a checkpoint is a dict with 'params' and 'args', got {type(blob).__name__}")
+    params, args = blob["params"], blob.get("args", {})
+    if not isinstance(args, dict):
+        raise CorruptFileError(f"{path}: 'args' must be a dict of training arguments, got a {type(args).__name__}")
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, np.ndarray) for k, v in params.items()
+    ):
+        raise CorruptFileError(f"{path}: 'params' must be a dict of variable name -> numpy array")
+    not_float = sorted(k for k, v in params.items() if v.dtype.kind != "f")
+    if not_float:
+        raise CorruptFileError(f"{path}: weights must be floating point, not {not_float}")
+    bad = sorted(k for k, v in params.items() if not np.isfinite(v).all())
+    if bad:
+        raise CorruptFileError(f"{path}: non-finite (NaN or inf) weights in {bad}")
+    return params, args
+
+
+def _plain(value: Any) -> bool:
+    """A JSON-able scalar (non-finite floats are not: the JSON readers refuse them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (int, str, bool, type(None)))
+
+
+def load_jd(path: str | Path) -> Checkpoint:
+    """Load a published "Understanding RL Vision" joblib checkpoint (dict with args and params).
+
+    A ``.jd`` file is a pickle, and ``joblib.load`` runs whatever code a pickle names, so a file
+    from the internet could do anything to the machine that opens it. It is read here with an
+    unpickler that admits only the types a checkpoint holds (dicts, lists, strings, numbers,
+    numpy arrays; :data:`_JD_GLOBALS`) and refuses anything else by name, before importing it.
+    """
     path = Path(path)
     if not path.exists():
         raise InterpbenchError(
             f"checkpoint file not found: {path} (the published agent is checkpoints/coinrun.jd in "
             "github.com/langosco/understanding-rl-vision)"
         )
+    if not path.is_file():
+        raise InterpbenchError(f"checkpoint path is not a regular file: {path}")
     try:
-        blob = joblib.load(path)
-        params, args = blob["params"], blob.get("args", {})
-    except Exception as exc:  # joblib/pickle can raise almost anything on a bad file
-        raise CorruptFileError(f"cannot read joblib checkpoint {path}: {exc}") from exc
+        blob = _read_jd(path)
+    except InterpbenchError:
+        raise
+    except Exception as exc:  # a damaged pickle can raise almost anything (nothing in it can run)
+        raise CorruptFileError(f"cannot read joblib checkpoint {path}: {type(exc).__name__}: {describe(exc)}") from exc
+    params, args = _finite_params(blob, path)
     if args.get("cnn") not in (None, "clear"):
         raise InterpbenchError(f"{path}: architecture {args.get('cnn')!r}; only the 'clear' CNN is supported")
     try:
         state = _jd_to_state(params)
     except KeyError as exc:
         raise InterpbenchError(f"{path} lacks parameter {exc}; is it a clear-CNN checkpoint?") from exc
-    model = ClearCNN(num_actions=state["pi.bias"].shape[0])
-    _load_state(model, state, path)
+    except ValueError as exc:  # a kernel without 4 dimensions cannot be transposed
+        raise InterpbenchError(f"{path} does not fit the clear CNN: {describe(exc)}") from exc
+    if state["pi.bias"].ndim != 1 or len(state["pi.bias"]) < 1:
+        raise InterpbenchError(f"{path} does not fit the clear CNN: policy bias of shape {tuple(state['pi.bias'].shape)}")
+    model = _build(state, int(state["pi.bias"].shape[0]), path)
     meta = {
         "architecture": ARCHITECTURE,
         "method": "published",
@@ -239,6 +477,6 @@ def load_jd(path: str | Path) -> Checkpoint:
         "num_levels": args.get("num_levels"),
         "distribution_mode": args.get("distribution_mode") or "hard",
         "num_actions": model.num_actions,
-        "training_args": {k: v for k, v in args.items() if isinstance(v, (int, float, str, bool, type(None)))},
+        "training_args": {k: v for k, v in args.items() if isinstance(k, str) and _plain(v)},
     }
     return Checkpoint(model.eval(), meta, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from interpbench.data.layers import LayerGeometry
-from interpbench.data.sidecar import read_only, read_pair, write_pair
+from interpbench.data.sidecar import check_array, read_only, read_pair, write_pair
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 FORMAT = "interpbench.attributionset/1"
@@ -91,22 +92,38 @@ class AttributionSet:
 
     @classmethod
     def load(cls, path: str | Path) -> AttributionSet:
+        """Read an AttributionSet written by :meth:`save`; anything malformed (wrong dtypes or
+        shapes, NaN maps, sidecar fields of the wrong type, another run's sidecar) is a
+        ``CorruptFileError`` naming the file, so the attribution cache recomputes the entry."""
         arrays, meta = read_pair(path, kind="AttributionSet", fmt=FORMAT,
                                  hint="make one with `interpbench attribute`")
         npz = Path(path).with_suffix(".npz")
+        sidecar = npz.with_suffix(".json")
+
+        def arr(key: str, ndim: int) -> np.ndarray:
+            return check_array(arrays, key, dtype=np.float32, ndim=ndim, source=npz, kind="AttributionSet")
+
+        maps, hidden, components = arr("maps", 4), arr("hidden", 4), arr("components", 2)
+        fields = {"layer": str, "head": str, "method": dict, "geometry": dict, "meta": dict}
+        for key, kind in fields.items():
+            if not isinstance(meta.get(key, {} if key == "meta" else None), kind):
+                raise CorruptFileError(f"{sidecar}: {key} must be a {kind.__name__}, got {meta.get(key)!r}")
+        geometry = meta["geometry"]
+        if set(geometry) != {"size", "stride", "offset"}:
+            raise CorruptFileError(f"{sidecar}: geometry needs exactly size, stride and offset, got {geometry!r}")
+        size, stride, offset = geometry["size"], geometry["stride"], geometry["offset"]
+        if (any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in (size, stride))
+                or isinstance(offset, bool) or not isinstance(offset, (int, float)) or not math.isfinite(offset)):
+            raise CorruptFileError(f"{sidecar}: geometry needs positive integer size and stride and a finite offset, "
+                                   f"got {geometry!r}")
         try:
-            attr = cls(
-                maps=arrays["maps"],
-                hidden=arrays["hidden"],
-                components=arrays["components"],
-                layer=meta["layer"],
-                head=meta["head"],
-                method=meta["method"],
-                geometry=LayerGeometry(**meta["geometry"]),
-                meta=meta.get("meta", {}),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptFileError(f"cannot read AttributionSet {npz}: {exc!r}") from exc
+            attr = cls(maps=maps, hidden=hidden, components=components, layer=meta["layer"], head=meta["head"],
+                       method=meta["method"], geometry=LayerGeometry(size=size, stride=stride, offset=offset),
+                       meta=meta.get("meta", {}))
+        except InterpbenchError as exc:  # shapes that contradict each other, NaN maps, an unknown head
+            raise CorruptFileError(f"cannot read AttributionSet {npz}: {exc}") from exc
+        if not np.isfinite(components).all():
+            raise CorruptFileError(f"cannot read AttributionSet {npz}: components contain NaN or inf")
         if attr.content_hash() != meta.get("content_hash"):
             raise CorruptFileError(f"{npz}: contents do not match the hash in its sidecar")
         return attr

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from interpbench.data.sidecar import read_only, read_pair, write_pair
+from interpbench.data.sidecar import check_array, read_only, read_pair, write_pair
 from interpbench.infra.errors import CorruptFileError, InterpbenchError, ShapeError
 
 #: Mask classes in channel order; every observation pixel belongs to exactly one of them.
@@ -131,26 +131,45 @@ class FrameSet:
 
     @classmethod
     def load(cls, path: str | Path) -> FrameSet:
+        """Read a FrameSet written by :meth:`save`.
+
+        Every way the pair can be wrong (missing, truncated, mixed with another run's sidecar,
+        arrays of the wrong dtype or shape, a sidecar with wrong types) is a ``CorruptFileError``
+        naming the file, so a cache that holds a damaged entry rebuilds it."""
         arrays, meta = read_pair(path, kind="FrameSet", fmt=FORMAT, hint="build one with `interpbench frames`")
         npz = Path(path).with_suffix(".npz")
-        missing = {"obs", "masks", "level_seeds", "states", "state_lengths"} - arrays.keys()
-        if missing:
-            raise CorruptFileError(f"{npz} is not an interpbench FrameSet (missing {sorted(missing)})")
+
+        def arr(key: str, dtype: Any, ndim: int) -> np.ndarray:
+            return check_array(arrays, key, dtype=dtype, ndim=ndim, source=npz, kind="FrameSet")
+
+        obs, masks = arr("obs", np.uint8, 4), arr("masks", np.uint8, 4)
+        seeds, lengths, blob = arr("level_seeds", np.int64, 1), arr("state_lengths", np.int64, 1), arr("states", np.uint8, 1)
+        classes, provenance = meta.get("classes"), meta.get("provenance", {})
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            raise CorruptFileError(f"{npz.with_suffix('.json')}: classes must be a list of names, got {classes!r}")
+        if not isinstance(provenance, dict):
+            raise CorruptFileError(f"{npz.with_suffix('.json')}: provenance must be an object, got {provenance!r}")
+        n = len(obs)
+        if meta.get("n") != n or masks.shape != (n, len(classes), OBS_SHAPE[0], OBS_SHAPE[1] // 8):
+            raise CorruptFileError(
+                f"{npz}: {n} frames (sidecar says {meta.get('n')!r}) with packed masks {masks.shape}, expected "
+                f"{(n, len(classes), OBS_SHAPE[0], OBS_SHAPE[1] // 8)}")
+        if (lengths.shape != (n,) or (lengths < 0).any() or (lengths > len(blob)).any()
+                or int(lengths.sum()) != len(blob)):
+            raise CorruptFileError(f"{npz}: state lengths do not add up to the stored state bytes")
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        state_bytes = blob.tobytes()
         try:
-            offsets = np.concatenate([[0], np.cumsum(arrays["state_lengths"])])
-            blob = arrays["states"].tobytes()
-            if offsets[-1] != len(blob):
-                raise CorruptFileError(f"{npz}: state lengths do not add up to the stored state bytes")
             frames = cls(
-                obs=arrays["obs"],
-                masks=np.unpackbits(arrays["masks"], axis=-1, count=OBS_SHAPE[1]).astype(bool),
-                classes=tuple(meta["classes"]),
-                level_seeds=arrays["level_seeds"],
-                states=[blob[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
-                provenance=meta.get("provenance", {}),
+                obs=obs,
+                masks=np.unpackbits(masks, axis=-1, count=OBS_SHAPE[1]).astype(bool),
+                classes=tuple(classes),
+                level_seeds=seeds,
+                states=[state_bytes[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
+                provenance=provenance,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptFileError(f"cannot read FrameSet {npz}: {exc!r}") from exc
+        except InterpbenchError as exc:  # shapes or classes that contradict each other
+            raise CorruptFileError(f"cannot read FrameSet {npz}: {exc}") from exc
         if frames.content_hash() != meta.get("content_hash"):
             raise CorruptFileError(f"{npz}: contents do not match the hash in its sidecar")
         return frames

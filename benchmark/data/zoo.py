@@ -3,18 +3,20 @@
 A zoo is a folder of ``<method>-L<levels>-r<run>.safetensors`` weights, each with a ``.json``
 beside it saying how it was made and what it measured. The reader is strict: a checkpoint with
 only one of its two files, two checkpoints claiming the same (method, level count, run), or
-metadata with the wrong types is bad input, named, never skipped in silence.
+metadata with the wrong types (or NaN, which Python's json accepts) is bad input, named, never
+skipped in silence. A JSON that records ``weights_sha256`` (``save_checkpoint`` writes it) must
+describe the weights beside it: weights of one checkpoint under another's JSON are refused.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from interpbench.data.sidecar import check_weights_hash, describe, loads_strict
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.resources import package_path
 
@@ -26,7 +28,10 @@ def default_zoo() -> Path:
 
 def _rate(meta: dict[str, Any], split: str, path: Path) -> float:
     result = meta.get(f"{split}_completion")
-    rate = result.get("completion_rate", result.get("rate")) if isinstance(result, dict) else None
+    if not isinstance(result, dict):
+        raise InterpbenchError(f"{path}: {split}_completion must be an object with a completion_rate in [0, 1], "
+                               f"got {result!r}")
+    rate = result.get("completion_rate", result.get("rate"))
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or not 0 <= rate <= 1:
         raise InterpbenchError(f"{path}: {split}_completion needs a completion_rate in [0, 1], got {rate!r}")
     return float(rate)
@@ -49,16 +54,21 @@ def read_zoo_metadata(zoo_dir: str | Path) -> list[dict[str, Any]]:
     half = sorted(weights ^ described)
     if half:
         raise InterpbenchError(f"{zoo_dir}: checkpoint(s) with only one of .json and .safetensors: {half}")
+    odd = sorted(p.name for p in (*zoo_dir.glob("*.safetensors"), *zoo_dir.glob("*.json")) if not p.is_file())
+    if odd:
+        raise InterpbenchError(f"{zoo_dir}: not regular files: {odd}")
     metas = []
     for stem in sorted(described):
         meta_path = zoo_dir / f"{stem}.json"
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InterpbenchError(f"{meta_path}: not a zoo checkpoint description: {exc}") from exc
+            meta = loads_strict(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError, NaN
+            raise InterpbenchError(f"{meta_path}: not a zoo checkpoint description: {describe(exc)}") from exc
         if not isinstance(meta, dict) or not isinstance(meta.get("method"), str):
             raise InterpbenchError(f"{meta_path}: not a zoo checkpoint description (no method)")
-        metas.append({**meta, "name": stem, "path": str(zoo_dir / f"{stem}.safetensors"),
+        weights_path = zoo_dir / f"{stem}.safetensors"
+        check_weights_hash(meta, meta_path, weights_path)
+        metas.append({**meta, "name": stem, "path": str(weights_path),
                       "num_levels": _int(meta, "num_levels", meta_path), "run": _int(meta, "run", meta_path),
                       "test_completion_rate": _rate(meta, "test", meta_path)})
     keys: dict[tuple[str, int, int], str] = {}

@@ -15,7 +15,6 @@ applies the metric's own ``aggregate`` and orientation (``metrics.base``).
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -67,7 +66,7 @@ class MetricScores:
         try:
             with np.load(path, allow_pickle=False) as z:
                 loaded = cls(**{k: z[k] for k in z.files})
-        except (OSError, ValueError, EOFError, TypeError, zipfile.BadZipFile):
+        except Exception:  # any damage to our own cache entry (numpy raises many kinds): rebuild it
             return None
         arrays = [loaded.trained, loaded.boot, loaded.randomized, loaded.shuffled, loaded.area_bins]
         return loaded if all(np.isfinite(a).all() for a in arrays) else None

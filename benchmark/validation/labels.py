@@ -15,7 +15,9 @@ Two granularities (see ``human_labels/README.md`` for the schemas and every file
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from interpbench.data.sidecar import describe
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.resources import package_path
 
@@ -67,26 +70,45 @@ class AggregateJudgments:
 # -- strict CSV reading ----------------------------------------------------------------------------
 
 
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text (a leading byte-order mark is dropped); bytes that are not UTF-8 are
+    refused with the line they are on."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LabelError(f"cannot read judgment file {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise LabelError(f"{path}, line {line}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") from None
+
+
 def _rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) pairs of a CSV file that has every ``required`` column."""
     if not path.is_file():
         raise LabelError(f"judgment file not found: {path}")
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    rows = []
+    try:
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise LabelError(f"{path}: missing column(s) {missing}; header is {reader.fieldnames}")
-        rows = []
         for row in reader:
             if None in row or any(v is None for v in row.values()):
                 raise LabelError(f"{path}, line {reader.line_num}: expected {len(reader.fieldnames or ())} fields")
             rows.append((reader.line_num, {k: v.strip() for k, v in row.items()}))
+    except csv.Error as exc:  # a NUL byte, an unterminated quote at the end of the file
+        raise LabelError(f"{path}, line {reader.line_num}: not a CSV row: {describe(exc)}") from None
     return rows
 
 
 def _field(path: Path, line: int, row: Mapping[str, str], column: str, parse: Callable[[str], Any],
            low: float | None = None, high: float | None = None, optional: bool = False) -> Any:
-    """``parse(row[column])`` checked against [low, high]; an empty optional field gives None."""
+    """``parse(row[column])`` checked against [low, high]; an empty optional field gives None.
+
+    NaN and infinities are refused whatever the range: ``float("nan")`` compares false with
+    every bound, so a range check alone would let it through into every mean."""
     text = row[column]
     if text == "" and optional:
         return None
@@ -94,9 +116,15 @@ def _field(path: Path, line: int, row: Mapping[str, str], column: str, parse: Ca
         value = parse(text)
     except ValueError:
         raise LabelError(f"{path}, line {line}: {column}={text!r} is not a valid {parse.__name__}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LabelError(f"{path}, line {line}: {column}={text!r} is not a finite number")
     if (low is not None and value < low) or (high is not None and value > high):
         raise LabelError(f"{path}, line {line}: {column}={text!r} is out of range [{low}, {high}]")
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
 
 
 def _no_duplicates(path: Path, keys: list[tuple[int, tuple]], what: str) -> None:
@@ -135,9 +163,11 @@ def load_aggregate(directory: str | Path = DISTILL2020_DIR) -> AggregateJudgment
     )
     source_path = directory / "source.json"
     try:
-        source = json.loads(source_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise LabelError(f"{source_path}: every judgment file needs its source: {exc}") from exc
+        source = json.loads(_read_text(source_path), parse_constant=_refuse_constant)
+    except (LabelError, ValueError) as exc:
+        raise LabelError(f"{source_path}: every judgment file needs its source: {describe(exc)}") from None
+    if not isinstance(source, dict):
+        raise LabelError(f"{source_path}: must be a JSON object (citation, made_by, protocol), got a {type(source).__name__}")
     if source.get("made_by") != "human":
         raise LabelError(f"{source_path}: made_by is {source.get('made_by')!r}; aggregate judgments must be human")
     counts = interpretable.groupby(["num_levels", "run"]).size()
@@ -149,19 +179,37 @@ def load_aggregate(directory: str | Path = DISTILL2020_DIR) -> AggregateJudgment
 # -- per-feature judgments -------------------------------------------------------------------------
 
 
+#: Optional 0/1 columns of study files (``interpbench label``, ``interpbench.labelling.store``):
+#: a row with either set judges a synthetic feature (a practice trial or an attention check), not a
+#: checkpoint's, and is skipped. Their optional ``trial_type`` column (``2afc``, ``rating``) tells
+#: two judgments of one feature by one labeller apart.
+STUDY_FLAGS: tuple[str, ...] = ("demo", "catch")
+
+
+def _synthetic_trial(path: Path, line: int, row: Mapping[str, str]) -> bool:
+    for flag in STUDY_FLAGS:
+        if row.get(flag, "0") not in ("0", "1"):
+            raise LabelError(f"{path}, line {line}: {flag}={row[flag]!r}; expected 0 or 1")
+    return any(row.get(flag) == "1" for flag in STUDY_FLAGS)
+
+
 def load_feature_judgments(
     paths: Iterable[str | Path], checkpoints: Mapping[str, int]
 ) -> pd.DataFrame:
     """Per-feature judgments from CSV files, checked against the zoo being validated.
 
     ``checkpoints`` maps each known checkpoint name to its number of features. Returns columns
-    checkpoint, feature, labeller, scale, judgment, object, confidence, seconds, made_by, source
-    and ``interpretable`` (the judgment as a fraction of its scale's maximum).
+    checkpoint, feature, labeller, scale, judgment, object, confidence, seconds, made_by,
+    trial_type (empty where the file has no such column), source and ``interpretable`` (the
+    judgment as a fraction of its scale's maximum). Files written by ``interpbench label`` carry
+    :data:`STUDY_FLAGS`: their demo and catch rows are skipped.
     """
     records = []
     for path in map(Path, paths):
         keys = []
         for line, row in _rows(path, FEATURE_COLUMNS):
+            if _synthetic_trial(path, line, row):
+                continue
             name = row["checkpoint"]
             if name not in checkpoints:
                 raise LabelError(f"{path}, line {line}: unknown checkpoint {name!r}; known: {sorted(checkpoints)}")
@@ -183,14 +231,15 @@ def load_feature_judgments(
                 "confidence": _field(path, line, row, "confidence", float, 0, 1, optional=True),
                 "seconds": _field(path, line, row, "seconds", float, 0, optional=True),
                 "made_by": made_by,
+                "trial_type": row.get("trial_type", ""),
                 "source": str(path),
             }
             rec["interpretable"] = rec["judgment"] / SCALES[scale]
             records.append(rec)
-            keys.append((line, (name, rec["feature"], rec["labeller"])))
+            keys.append((line, (name, rec["feature"], rec["labeller"], rec["trial_type"])))
         _no_duplicates(path, keys, "checkpoint/feature/labeller")
-    frame = pd.DataFrame.from_records(records, columns=[*FEATURE_COLUMNS, "source", "interpretable"])
-    dupes = frame.duplicated(["checkpoint", "feature", "labeller"], keep=False)
+    frame = pd.DataFrame.from_records(records, columns=[*FEATURE_COLUMNS, "trial_type", "source", "interpretable"])
+    dupes = frame.duplicated(["checkpoint", "feature", "labeller", "trial_type"], keep=False)
     if dupes.any():
         where = frame.loc[dupes, "source"].unique().tolist()
         raise LabelError(f"the same checkpoint/feature/labeller is judged in more than one file: {where}")

@@ -23,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
     from interpbench.agents.rollout import evaluate_completion
     from interpbench.game.env import level_range
 
+    if args.json is not None:
+        atomic.check_target(args.json)  # a bad --json fails now, not after the rollouts
     set_threads(args.threads)
     levels = level_range(args.split, args.levels)
     policy = policy_from_spec(args.checkpoint, args.seed, greedy=args.greedy)
@@ -43,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         f"(95% CI {low:.3f}-{high:.3f}), {result['distinct_levels']} distinct levels, "
         f"mean episode length {result['mean_episode_length']:.1f}"
     )
-    if args.json:
+    if args.json is not None:
         atomic.write_json(args.json, result)
     return 0
