@@ -260,3 +260,28 @@ def test_installed_cache_info_and_clear(installed, tmp_path):
     done = run([str(script), "cache", "clear"], tmp_path, env)
     assert done.returncode == 0, done.stderr
     assert not (cache / "scores").exists() and (cache / "mine" / "keep.txt").exists()
+
+
+#: Shared with tests/test_ci_recipe.py (same name under the session's base temp folder): the cold
+#: attribution of the zoo on the quick frames is paid once a session, not once a file.
+SHARED_CACHE = "interpbench-quick-cache"
+
+
+def test_installed_quick_check_of_a_new_plugin(installed, user_folder, reference_jd, tmp_path_factory):
+    """The author loop from the wheel: `check --quick` on the plugin `metrics new` wrote, from the
+    user's folder, builds the gate's frames from the published agent, attributes the zoo and gives a
+    verdict (0 or 1, never 2) with the Spearman and the note that quick figures are not the leaderboard's."""
+    _, script, _, env = installed
+    cache = tmp_path_factory.getbasetemp() / SHARED_CACHE
+    cache.mkdir(exist_ok=True)
+    env = {**env, "INTERPBENCH_REFERENCE": str(reference_jd), "INTERPBENCH_CACHE": str(cache)}
+    done = run([str(script), "check", "--metric", "coin-focus", "--plugin", "coin_focus.py", "--min-spearman", "-1",
+                "--quick", "--no-progress"], user_folder, env, timeout=900)
+    assert done.returncode in (0, 1), f"exit {done.returncode}, not a verdict:\n{done.stderr[-3000:]}"
+    assert "user metrics.py imported" not in done.stderr
+    n = len(list((REPO / "baselines" / "zoo").glob("*.safetensors")))
+    verdict = done.stdout.splitlines()[0]
+    assert verdict.startswith("coin-focus: Spearman ") and f"over {n} checkpoints" in verdict, done.stdout
+    assert verdict.endswith("PASS") and done.returncode == 0  # a bar of -1 always passes a defined Spearman
+    assert "quick: 64 frames" in done.stdout and "figures differ from quick ones" in done.stdout, done.stdout
+    assert any((cache / "attributions").rglob("*.npz")) and any((cache / "frames").rglob("*.npz"))
