@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.baselines.gather import Dataset, GatherConfig
 from interpbench.baselines.nets import init_orthogonal
 from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def train_student(
     student.to(memory_format=torch.channels_last).train()
     window: list[dict[str, float]] = []
     started = time.perf_counter()
-    bar = tqdm(total=total, initial=step, desc=run_dir.name, unit="step", disable=not progress)
+    bar = progress_bar(total=total, initial=step, desc=run_dir.name, unit="step", enabled=progress)
     while step < total:
         for group in optimizer.param_groups:
             group["lr"] = config.lr_at(step)

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.game.env import make_env, training_levels
 from interpbench.infra import atomic
+from interpbench.infra.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def gather(
         else:
             atomic.write_json(config_path, settings)
         teacher = teacher.eval().to(memory_format=torch.channels_last)
-        for shard in tqdm(range(config.shards), desc=f"gather L={num_levels}", unit="shard", disable=not progress):
+        for shard in progress_bar(range(config.shards), desc=f"gather L={num_levels}", unit="shard", enabled=progress):
             path = directory / f"shard-{shard:03d}.npz"
             if not path.exists():
                 with atomic.atomic_path(path, suffix=".npz") as tmp:

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Categorical
-from tqdm import tqdm
 
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.baselines.nets import init_orthogonal
 from interpbench.game.env import heldout_levels, make_env, training_levels
+from interpbench.infra.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ def train_ppo(
     _, raw_obs, first = env.observe()
     next_obs, next_done = torch.from_numpy(raw_obs["rgb"]), torch.zeros(n, device=device)
     started = time.perf_counter()
-    bar = tqdm(total=config.num_updates * config.batch_size, initial=update * config.batch_size,
-               desc=run_dir.name, unit="step", unit_scale=True, disable=not progress)
+    bar = progress_bar(total=config.num_updates * config.batch_size, initial=update * config.batch_size,
+                       desc=run_dir.name, unit="step", enabled=progress)
     while update < config.num_updates:
         # -- rollout --------------------------------------------------------------------------
         for step in range(steps):

@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from interpbench.baselines.zoo import Job, finished_meta
 from interpbench.game.env import LEVEL_COUNTS
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.progress import progress_bar
 
 
 def plan(method: str, preset: str, level_counts: tuple[int, ...] = LEVEL_COUNTS, runs: tuple[int, ...] = (1, 2)) -> list[Job]:
@@ -50,7 +49,7 @@ def run_local(jobs: list[Job], *, zoo_dir: Path, runs_dir: Path, parallel: int, 
         return None if code == 0 else f"{job.name} (exit {code}, see {logs / job.name}.log)"
 
     failed: list[str] = []
-    with ThreadPoolExecutor(parallel) as pool, tqdm(total=len(jobs), desc="sweep", unit="job") as bar:
+    with ThreadPoolExecutor(parallel) as pool, progress_bar(total=len(jobs), desc="sweep", unit="job") as bar:
         for result in pool.map(one, jobs):
             bar.update(1)
             if result:
@@ -87,7 +86,7 @@ def run_ray(
         task = ray.remote(num_cpus=1, num_gpus=gpus_per_job)(_ray_job)
         pending = {task.remote(job, str(runs_dir), device): job for job in jobs}
         failed: list[str] = []
-        with tqdm(total=len(jobs), desc="sweep (ray)", unit="job") as bar:
+        with progress_bar(total=len(jobs), desc="sweep (ray)", unit="job") as bar:
             while pending:
                 [done], _ = ray.wait(list(pending), num_returns=1)
                 job = pending.pop(done)

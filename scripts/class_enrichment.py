@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from interpbench.agents.reference import reference_path
 from interpbench.attribution.attribute import attribute_checkpoint
@@ -26,6 +25,7 @@ from interpbench.data.zoo import default_zoo, read_zoo
 from interpbench.frames.default import load_or_build_frames
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.progress import progress_bar
 
 
 def _rows(name: str, levels: float, table: dict[str, dict[str, float]]) -> list[dict]:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if (reference := reference_path()) is not None:
             checkpoints.append(("published agent", float("nan"), str(reference)))
         rows = []
-        for name, levels, path in tqdm(checkpoints, desc="enrichment", unit="ckpt"):
+        for name, levels, path in progress_bar(checkpoints, desc="enrichment", unit="ckpt"):
             rows += _rows(name, levels, enrichment_table(attribute_checkpoint(path, frames), frames))
     except InterpbenchError as exc:
         print(f"class_enrichment: error: {exc}", file=sys.stderr)

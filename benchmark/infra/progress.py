@@ -17,9 +17,10 @@ LOG_EVERY_S = 30.0
 
 
 class _LogLines:
-    def __init__(self, iterable: Iterable[Any] | None, total: int | None, desc: str) -> None:
-        self.iterable, self.desc, self.n = iterable, desc, 0
+    def __init__(self, iterable: Iterable[Any] | None, total: int | None, desc: str, initial: int = 0) -> None:
+        self.iterable, self.desc, self.n = iterable, desc, initial
         self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)  # type: ignore[arg-type]
+        self.postfix = ""
         self._last = time.monotonic()
 
     def __iter__(self) -> Iterator[Any]:
@@ -32,7 +33,16 @@ class _LogLines:
         now = time.monotonic()
         if now - self._last >= LOG_EVERY_S or (self.total is not None and self.n >= self.total):
             self._last = now
-            print(f"{self.desc}: {self.n}/{self.total if self.total is not None else '?'}", file=sys.stderr, flush=True)
+            total = self.total if self.total is not None else "?"
+            print(f"{self.desc}: {self.n}/{total}{self.postfix}", file=sys.stderr, flush=True)
+
+    def set_postfix(self, values: dict[str, Any] | None = None, **more: Any) -> None:
+        """Shown with the next line, as tqdm shows it beside the bar."""
+        items = {**(values or {}), **more}
+        self.postfix = " " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in items.items())
+
+    def close(self) -> None:
+        return None
 
     def __enter__(self) -> _LogLines:
         return self
@@ -47,14 +57,15 @@ class _Silent(_LogLines):
 
 
 def progress_bar(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "", unit: str = "it",
-                 enabled: bool = True) -> Any:
+                 enabled: bool = True, initial: int = 0) -> Any:
     """``tqdm`` on a terminal, periodic log lines elsewhere, nothing when not ``enabled``.
 
-    Usable as an iterable wrapper or as a context manager with ``update()``."""
+    Usable as an iterable wrapper or as a context manager with ``update()``, ``set_postfix()``
+    and ``close()``."""
     if not enabled:
-        return _Silent(iterable, total, desc)
+        return _Silent(iterable, total, desc, initial)
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
-    return _LogLines(iterable, total, desc)
+        return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, initial=initial)
+    return _LogLines(iterable, total, desc, initial)

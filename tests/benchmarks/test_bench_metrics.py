@@ -1,9 +1,9 @@
 """Speed of the metrics on the default evaluation size, 512 frames x 8 features (4,096 maps).
 
-Each Quantus-equivalent metric runs beside Quantus 0.6.0's public call on the same maps in the
-same process; the speed-up (Quantus seconds / our fastest round) is in extra_info and asserted as
-a ratio, never as an absolute time. Quantus is timed once (15-38 s a metric on 2 shared cores),
-so this module is slow. Every round scores a fresh AttributionSet, so no array memoised in an
+Each Quantus-equivalent metric runs beside Quantus 0.6.0's public call in the same process; the
+speed-up (Quantus seconds for all maps / our fastest round) is in extra_info and asserted as a
+ratio, never as an absolute time. Quantus is timed once, on an eighth of the frames (its time is
+linear in the maps; the whole set took 15-38 s a metric), so this module is slow. Every round scores a fresh AttributionSet, so no array memoised in an
 earlier round makes ours look faster. The fastest round is used because the cores are shared:
 it is the least disturbed measurement of ours, as Quantus' single run is of its.
 
@@ -40,10 +40,17 @@ def inputs():
     return random_case(N, F, seed=0)
 
 
+#: Quantus is timed on the first N / QUANTUS_SHARE frames and its time scaled up: it scores map by
+#: map, so its time is linear in the maps (and the suite saves several minutes).
+QUANTUS_SHARE = 8
+
+
 def timed_quantus(class_name: str, attr, frames) -> float:
+    """Quantus' seconds for all N x F maps, measured on N / QUANTUS_SHARE frames."""
+    part = slice(0, len(frames) // QUANTUS_SHARE)
     started = time.perf_counter()
-    quantus_scores(class_name, attr, frames)
-    return time.perf_counter() - started
+    quantus_scores(class_name, attr.take(part), frames.take(part))
+    return (time.perf_counter() - started) * QUANTUS_SHARE
 
 
 def bench_fresh(benchmark, score, attr):
@@ -55,7 +62,9 @@ def bench_fresh(benchmark, score, attr):
 
 
 #: Speed-up bars, single thread against single thread (measured: see the test's printed ratios).
-BARS = {"pointing-game": 100, "top-k-intersection": 40, "relevance-mass-accuracy": 100, "attribution-localisation": 100}
+#: Measured single-threaded with both cores shared by other jobs (load about 5): 1234x, 156x,
+#: 1205x and 900x; Top-K's bar is the old two-thread bar, the others keep the same margin.
+BARS = {"pointing-game": 100, "top-k-intersection": 100, "relevance-mass-accuracy": 100, "attribution-localisation": 100}
 
 
 @pytest.fixture
