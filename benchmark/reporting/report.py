@@ -377,9 +377,9 @@ text-align:left;position:static;font-style:normal}
 tbody.metrics tr.group th{background:#f3f4f6;cursor:default;text-align:left;position:static}
 td.fail{background:#fde2e1;color:#8a1c14;font-weight:600}td.warn{background:#fff4d6}
 td.na{color:#888}td.desc{min-width:150px;max-width:230px;color:#333;font-size:.95em;overflow-wrap:anywhere}
-td.name{min-width:130px;max-width:190px;overflow-wrap:break-word}td.flags{min-width:100px;max-width:150px}.flag{white-space:normal}.origin{color:#666;font-size:.9em}
+td.name{min-width:130px;max-width:190px;overflow-wrap:break-word}td.flags{min-width:100px;max-width:150px}.origin{color:#666;font-size:.9em}
 .flag{display:inline-block;background:#fde2e1;color:#8a1c14;border-radius:3px;padding:0 4px;margin:1px;
-font-size:.9em;white-space:nowrap}.flag.area{background:#fff4d6;color:#6b4e00}.flag.undef{background:#eee;color:#444}
+font-size:.9em;white-space:normal}.flag.area{background:#fff4d6;color:#6b4e00}.flag.undef{background:#eee;color:#444}
 td.dir{text-align:center;font-size:1.1em}
 dl.legend{font-size:.9em;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.legend dt{font-weight:600}
 dl.legend dd{margin:0}
@@ -466,13 +466,19 @@ def _row_html(row: dict, info: dict[str, Any] | None, n_bootstrap: int) -> str:
         cells.append(f"<td class='text desc'>reference row: {html.escape(str(row['kind']))}</td>")
     elif info is not None:
         origin = info["origin"] + (f" (sha256 {info['plugin_sha256'][:12]})" if info.get("plugin_sha256") else "")
-        cells.append(f"<td class='text desc'>{html.escape(info['description'] or '(no description)')}"
+        cells.append(f"<td class='text desc'>{_docstring_html(info['description'] or '(no description)')}"
                      f"<div class='origin'>{html.escape(origin)}</div></td>")
     else:
         cells.append("<td class='text desc'>(not in the registry)</td>")
     name = html.escape(str(row["name"]), quote=True)
     css = "row" + (" flagged" if flags else "")
     return f"<tr class='{css}' data-name='{name}' data-flags='{len(flags)}'>{''.join(cells)}</tr>"
+
+
+def _docstring_html(text: str) -> str:
+    """A docstring line as HTML: escaped, its reStructuredText ````literals```` as <code>."""
+    parts = html.escape(text).split("``")
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
 
 
 _HEADERS = ["rank", "name", "higher_is_better", *_NUMERIC, "n_checkpoints", "flags", "description / origin"]
