@@ -79,7 +79,10 @@ def run_ray(
         import ray
     except ImportError as exc:
         raise InterpbenchError("the Ray sweep needs ray: pip install 'interpbench[ray]'") from exc
-    init: dict[str, Any] = {"address": address} if address else {"num_cpus": num_cpus, "include_dashboard": False}
+    # Ray starts workers at niceness 15, which any other busy process starves; on a local
+    # instance the workers are the job, so they run at normal priority.
+    local = {"num_cpus": num_cpus, "include_dashboard": False, "_system_config": {"worker_niceness": 0}}
+    init: dict[str, Any] = {"address": address} if address else local
     ray.init(**init, log_to_driver=False)
     jobs = [job for job in jobs if finished_meta(job, zoo_dir) is None]
     try:
