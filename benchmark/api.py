@@ -105,26 +105,39 @@ def leaderboard_row(evaluation: Evaluation, spec: str) -> pd.Series:
 
 # -- quick author loop and notebooks -------------------------------------------------------------------
 
-#: The gate's settings file (read as package data: this module sits below ``interpbench.gate``).
-_RECORDED = re.compile(r'^"(?P<name>[^"]+)" = -?[\d.]+\s+# measured (?P<measured>-?[\d.]+)\s*$', re.MULTILINE)
+#: The gate's settings file, read here (package data) because the quick loop uses the gate's
+#: settings and this module sits below ``interpbench.gate``, which reads it through these functions.
+GATE_THRESHOLDS = package_path("interpbench.gate", "gate_thresholds.toml")
+_RECORDED = re.compile(r'^"(?P<name>[^"]+)" = (?P<bar>-?[\d.]+)\s+# measured (?P<measured>-?[\d.]+)\s*$', re.MULTILINE)
 
 
-def _gate_file() -> Path:
-    return package_path("interpbench.gate", "gate_thresholds.toml")
+def gate_config(path: Path = GATE_THRESHOLDS) -> dict[str, Any]:
+    """The gate's settings file as a dict ([gate], [min_spearman], [no_bar])."""
+    return tomllib.loads(path.read_text())
+
+
+def recorded_measurements(path: Path = GATE_THRESHOLDS) -> dict[str, float]:
+    """The Spearman each bar was set from, as written beside it (``# measured X``)."""
+    return {m["name"]: float(m["measured"]) for m in _RECORDED.finditer(path.read_text())}
 
 
 def quick_settings() -> dict[str, int]:
     """The quick loop's settings: the gate's ``[gate]`` table (frames, seed, bootstrap)."""
-    gate = tomllib.loads(_gate_file().read_text())["gate"]
+    gate = gate_config()["gate"]
     return {"frames": int(gate["frames"]), "seed": int(gate["seed"]), "bootstrap": int(gate["bootstrap"])}
 
 
-def quick_frames_path(progress: bool = False) -> Path:
-    """The quick loop's (the gate's) frame set, built from the published agent on first use, then cached."""
-    settings = quick_settings()
+def settings_frames_path(settings: dict[str, Any], progress: bool = False) -> Path:
+    """The frame set of a settings table (``frames``, ``seed``), built from the published agent on
+    first use, then cached."""
     path = frames_cache_path(settings["frames"], settings["seed"])
     load_or_build_frames(path, n=settings["frames"], seed=settings["seed"], progress=progress)
     return path
+
+
+def quick_frames_path(progress: bool = False) -> Path:
+    """The quick loop's (the gate's) frame set."""
+    return settings_frames_path(quick_settings(), progress)
 
 
 def quick_difference(leaderboard_csv: str | Path | None = None) -> dict[str, Any]:
@@ -132,7 +145,7 @@ def quick_difference(leaderboard_csv: str | Path | None = None) -> dict[str, Any
     recorded gate measurement (64 frames, ``measured`` in gate_thresholds.toml) and a row in the
     leaderboard CSV (default: the checkout's reports/leaderboard.csv), the absolute difference of
     their Spearman figures. Empty ``per_metric`` where either file is missing."""
-    quick = {m["name"]: float(m["measured"]) for m in _RECORDED.finditer(_gate_file().read_text())}
+    quick = recorded_measurements()
     path = Path(leaderboard_csv) if leaderboard_csv else REPO_ROOT / "reports" / "leaderboard.csv"
     full: dict[str, float] = {}
     if path.is_file():
@@ -141,7 +154,7 @@ def quick_difference(leaderboard_csv: str | Path | None = None) -> dict[str, Any
     per_metric = {n: {"quick": quick[n], "leaderboard": full[n], "abs_difference": round(abs(quick[n] - full[n]), 3)}
                   for n in sorted(quick) if n in full and not math.isnan(full[n])}
     diffs = [v["abs_difference"] for v in per_metric.values()]
-    return {"sources": [str(_gate_file()), str(path)], "per_metric": per_metric,
+    return {"sources": [str(GATE_THRESHOLDS), str(path)], "per_metric": per_metric,
             "min": min(diffs) if diffs else None, "max": max(diffs) if diffs else None,
             "median": float(np.median(diffs)) if diffs else None}
 

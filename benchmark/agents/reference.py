@@ -9,10 +9,10 @@ downloaded copy after checking its sha256 against :data:`REFERENCE_SHA256`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from interpbench.data.sidecar import file_sha256
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.provenance import REPO_ROOT
 
@@ -61,14 +61,6 @@ def require_reference_path() -> Path:
     return path
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def install_reference(source: str | Path) -> Path:
     """Copy a downloaded agent into the user data folder after checking its sha256; returns the path."""
     from interpbench.infra import atomic
@@ -76,7 +68,7 @@ def install_reference(source: str | Path) -> Path:
     source = Path(source).expanduser()
     if not source.is_file():
         raise InterpbenchError(f"no file at {source}; {_where_to_get()}")
-    digest = sha256_file(source)
+    digest = file_sha256(source)
     if digest != REFERENCE_SHA256:
         raise InterpbenchError(f"{source} is not the published reference agent: sha256 {digest}, "
                                f"expected {REFERENCE_SHA256} ({SOURCE})")

@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from interpbench.api import GATE_THRESHOLDS as THRESHOLDS
+from interpbench.api import gate_config as load_config
+from interpbench.api import recorded_measurements, settings_frames_path
 from interpbench.infra.errors import InterpbenchError
 
-THRESHOLDS = Path(__file__).with_name("gate_thresholds.toml")
+__all__ = ["THRESHOLDS", "load_config", "recorded_measurements"]
+
 #: Bars are multiples of this, rounded down from measured - margin.
 BAR_STEP = 0.05
-_RECORDED = re.compile(r'^"(?P<name>[^"]+)" = (?P<bar>-?[\d.]+)\s+# measured (?P<measured>-?[\d.]+)\s*$', re.MULTILINE)
-
-
-def load_config(path: Path = THRESHOLDS) -> dict[str, Any]:
-    return tomllib.loads(path.read_text())
-
-
-def recorded_measurements(path: Path = THRESHOLDS) -> dict[str, float]:
-    """The Spearman each bar was set from, as written beside it (``# measured X``)."""
-    return {m["name"]: float(m["measured"]) for m in _RECORDED.finditer(path.read_text())}
 
 
 def gated_metrics(config: dict[str, Any]) -> list[str]:
@@ -42,12 +35,7 @@ def gated_metrics(config: dict[str, Any]) -> list[str]:
 
 def gate_frames(config: dict[str, Any], progress: bool = False) -> Path:
     """The gate's frame set (built by the published agent on first use, then cached)."""
-    from interpbench.frames.default import frames_cache_path, load_or_build_frames
-
-    n, seed = config["gate"]["frames"], config["gate"]["seed"]
-    path = frames_cache_path(n, seed)
-    load_or_build_frames(path, n=n, seed=seed, progress=progress)
-    return path
+    return settings_frames_path(config["gate"], progress)
 
 
 def measure(config: dict[str, Any], names: list[str], progress: bool = False) -> tuple[dict[str, float], str]:
