@@ -29,13 +29,14 @@ import synthetic_zoo as sz
 from interpbench.agents.models import load_checkpoint
 from interpbench.cli.main import main
 from interpbench.data.frameset import FrameSet
-from interpbench.labelling.agreement import spearman_brown, split_half, study_agreement
+from interpbench.labelling.agreement import study_agreement
 from interpbench.labelling.plan import CatchItem, FeatureItem, Trial, rater_sequence, stable_seed
 from interpbench.labelling.scripted import MADE_BY, run_scripted
 from interpbench.labelling.session import StudySession
 from interpbench.labelling.sources import Materials, zoo_materials
 from interpbench.labelling.store import COLUMNS, HEADER, JudgmentLog, StudyFiles, read_study_judgments
 from interpbench.labelling.study import FORMAT, StudyError, load_study, parse_study
+from interpbench.validation.feature_labels import spearman_brown, split_half
 from interpbench.validation.labels import LabelError, human_only, load_feature_judgments
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def synthetic_frames(n: int = 32) -> FrameSet:
 
 
 def synthetic_attribute(path: Path, frames: FrameSet):
-    return sz.synthetic_attribute(load_checkpoint(path), frames, n_features=N_FEATURES)
+    return sz.synthetic_attribution(load_checkpoint(path), frames, n_features=N_FEATURES)
 
 
 def synthetic_materials(root: Path) -> Materials:

@@ -30,7 +30,8 @@ import pandas as pd
 
 from interpbench.infra import atomic
 from interpbench.infra.errors import CorruptFileError
-from interpbench.labelling.study import StudyError
+from interpbench.labelling.study import STUDIES_DIR, StudyError, load_study
+from interpbench.validation.feature_labels import StudyJudgments
 from interpbench.validation.labels import FEATURE_COLUMNS, PER_FEATURE_DIR
 
 #: Columns the study adds to the per-feature schema.
@@ -171,6 +172,22 @@ def read_study_judgments(path: str | Path) -> pd.DataFrame:
             raise CorruptFileError(f"{path}, line {int(bad.to_numpy().argmax()) + 2}: {column} must be 0 or 1")
         frame[column] = frame[column] == "1"
     return frame
+
+
+def load_human_studies(studies_dir: str | Path = STUDIES_DIR, labels_dir: str | Path = PER_FEATURE_DIR) -> list[StudyJudgments]:
+    """Every study file in ``studies_dir`` that has a judgment file in ``labels_dir``, with its
+    rules, for the leaderboard's feature-level columns (``interpbench.validation.feature_level``).
+
+    Only ``<labels_dir>/<study>.csv`` is read, never the scripted rater's ``scripted/`` folder; a
+    study without judgments yet (the shipped example) is left out."""
+    found = []
+    for path in sorted(Path(studies_dir).glob("*.json")):
+        study = load_study(path)
+        files = StudyFiles.of(study.name, labels_dir)
+        if files.judgments.is_file():
+            found.append(StudyJudgments(study.name, study.criteria, study.task_types, study.agreement_seed,
+                                        read_study_judgments(files.judgments)))
+    return found
 
 
 def check_provenance(files: StudyFiles, record: dict[str, Any]) -> dict[str, Any]:

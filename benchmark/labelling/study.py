@@ -20,6 +20,7 @@ import jsonschema
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.resources import package_path
 from interpbench.labelling.inputs import STUDY_PATTERN
+from interpbench.validation.feature_labels import ExclusionCriteria
 
 FORMAT = "interpbench.study/1"
 STUDIES_DIR = package_path("interpbench.human_labels") / "studies"
@@ -103,6 +104,12 @@ class Study:
     agreement_seed: int
     raw: dict[str, Any]
     sha256: str
+
+    @property
+    def criteria(self) -> ExclusionCriteria:
+        """The exclusion rules and catch-trial thresholds, as the analysis (validation stage) takes them."""
+        return ExclusionCriteria(self.min_catch_accuracy, self.min_median_seconds, self.catch_trials > 0,
+                                 self.rating_positive_min, self.rating_negative_max)
 
     @property
     def needs_frames(self) -> int:
