@@ -36,7 +36,8 @@ from interpbench.labelling.session import StudySession
 from interpbench.labelling.sources import Materials, zoo_materials
 from interpbench.labelling.store import COLUMNS, HEADER, JudgmentLog, StudyFiles, read_study_judgments
 from interpbench.labelling.study import FORMAT, StudyError, load_study, parse_study
-from interpbench.validation.feature_labels import spearman_brown, split_half
+from interpbench.validation.ceilings import spearman_brown
+from interpbench.validation.feature_labels import split_half
 from interpbench.validation.labels import LabelError, human_only, load_feature_judgments
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ The ceiling: the included raters are split in two random halves (every split whe
 raters), each feature's mean judgment per half is computed, and the halves are rank-correlated over
 features (Spearman); the mean over splits is stepped up to the whole panel with Spearman-Brown,
 r_full = 2 r / (1 + r), the reliability of the panel's mean judgment. Its square root is the noise
-ceiling: no metric's correlation with the panel's mean can be expected above it.
+ceiling: no metric's correlation with the panel's mean can be expected above it (NaN when r <= 0:
+the panel's mean has no reliable signal).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from interpbench.validation.ceilings import noise_ceiling as ceiling_of
+from interpbench.validation.ceilings import spearman_brown
 
 #: Random splits for split-half reliability when there are too many raters to try every split.
 MAX_SPLITS = 200
@@ -78,7 +82,7 @@ class StudyJudgments:
 
 
 @dataclass(frozen=True)
-class Ceiling:
+class StudyCeiling:
     """Split-half reliability over features, its Spearman-Brown step-up, and the noise ceiling."""
 
     split_half: float
@@ -160,17 +164,12 @@ def split_half(matrix: np.ndarray, rng: np.random.Generator) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
-def spearman_brown(r: float, factor: float = 2.0) -> float:
-    """Reliability of a panel ``factor`` times as large as the one that gave ``r``."""
-    if not math.isfinite(r) or factor * r + (1 - r) == 0:
-        return math.nan
-    return factor * r / (1 + (factor - 1) * r)
-
-
-def noise_ceiling(matrix: np.ndarray, seed: int) -> Ceiling:
-    """The ceiling of the module docstring for a raters x features ``matrix``; the random splits
-    (many raters only) are drawn from their own generator seeded with ``seed``, so the figure is the
-    same wherever it is computed."""
+def noise_ceiling(matrix: np.ndarray, seed: int) -> StudyCeiling:
+    """The ceiling of the module docstring for a raters x features ``matrix`` (the step-up and the
+    square root are ``interpbench.validation.ceilings``'s, as the model-level ceiling uses them); the
+    random splits (many raters only) are drawn from their own generator seeded with ``seed``, so
+    the figure is the same wherever it is computed."""
     r = split_half(matrix, np.random.default_rng(seed))
-    full = spearman_brown(r)
-    return Ceiling(r, full, math.sqrt(full) if math.isfinite(full) and full >= 0 else math.nan)
+    if not r > -1:  # NaN, or two halves in opposite order: the step-up divides by zero
+        return StudyCeiling(r, math.nan, math.nan)
+    return StudyCeiling(r, float(spearman_brown(r)), float(ceiling_of(r)))

@@ -47,9 +47,9 @@ from sklearn.metrics import roc_auc_score
 
 from interpbench.infra.errors import InterpbenchError
 from interpbench.validation.feature_labels import StudyJudgments, included_main_rows, judgment_matrix, noise_ceiling
+from interpbench.validation.inference import percentile_interval
 from interpbench.validation.labels import SCALES, human_only
 
-LEVEL = 0.95
 #: Bootstrap replicates of the clustered intervals.
 N_REPLICATES = 2000
 #: Fewest checkpoints a checkpoint-clustered interval is drawn from (as the model-level columns need 3).
@@ -152,14 +152,6 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.nd
     return np.divide((w * dx * dy).sum(axis=1), spread, out=np.full(len(weights), np.nan), where=ok)
 
 
-def _interval(replicates: np.ndarray) -> tuple[float, float]:
-    finite = replicates[np.isfinite(replicates)]
-    if not len(finite):
-        return math.nan, math.nan
-    low, high = np.quantile(finite, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return float(low), float(high)
-
-
 def _not_estimable(panel: _Panel, data: pd.DataFrame, labels: np.ndarray) -> str:
     if panel.reason:
         return panel.reason
@@ -192,13 +184,13 @@ def _row(panel: _Panel, metric: str, scores: pd.DataFrame, n_replicates: int, se
     weights = checkpoint_weights(data["checkpoint"].to_numpy(), n_replicates, np.random.default_rng(seed))
     auroc_boot = weighted_auroc(score, labels, weights)
     row["auroc"] = float(roc_auc_score(labels, score))
-    row["auroc_low"], row["auroc_high"] = _interval(auroc_boot)
+    row["auroc_low"], row["auroc_high"] = percentile_interval(auroc_boot)
     row["n_replicates"] = int(np.isfinite(auroc_boot).sum())
     if np.ptp(score) == 0:
         row["reason"] = "scores are constant over the judged features: no point-biserial correlation"
         return row
     row["point_biserial"] = float(stats.pointbiserialr(labels, score).statistic)
-    row["point_biserial_low"], row["point_biserial_high"] = _interval(weighted_pearson(labels.astype(float), score, weights))
+    row["point_biserial_low"], row["point_biserial_high"] = percentile_interval(weighted_pearson(labels.astype(float), score, weights))
     return row
 
 
