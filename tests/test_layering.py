@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: source folder -> installed package (pyproject.toml [tool.setuptools.package-dir])
 SOURCE_DIRS = {"benchmark": "interpbench", "metrics": "interpbench.metrics", "baselines": "interpbench.baselines"}
 
-STAGES = ("infra", "data", "game", "agents", "frames", "attribution", "scoring", "validation", "reporting", "labelling",
+STAGES = ("infra", "data", "game", "agents", "frames", "attribution", "interventions", "scoring", "validation", "reporting", "labelling",
           "api", "gate", "cli")
 RANK = {stage: i for i, stage in enumerate(STAGES)}
 BASELINES_MAY_USE = ("infra", "data", "game", "agents")
@@ -198,8 +198,8 @@ def test_imports_are_collected_everywhere():
         by_importer.setdefault(imp.importer, set()).add(imp.target)
     assert "interpbench.metrics.base" in by_importer["interpbench"]
     assert "interpbench.metrics.registry" in by_importer["interpbench"]
-    # scoring.controls imports torch inside a function only
-    assert "torch" in by_importer["interpbench.scoring.controls"]
+    # scoring.score imports torch inside a function only
+    assert "torch" in by_importer["interpbench.scoring.score"]
     assert len(imports) > 200
 
 

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agreement": ("interpbench.cli.commands.agreement", "inter-rater agreement of a labelling study"),
     "fetch-reference": ("interpbench.cli.commands.fetch_reference", "install a downloaded reference agent (sha256 checked)"),
     "cache": ("interpbench.cli.commands.cache", "cache info | clear: sizes per kind, or remove them"),
+    "intervene": ("interpbench.cli.commands.intervene", "measured per-feature ground truth: hide objects, ablate features"),
 }
 
 
