@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from interpbench.agents.init import init_orthogonal
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.baselines.gather import Dataset, GatherConfig
-from interpbench.baselines.nets import init_orthogonal
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.progress import progress_bar
 

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
+from interpbench.agents.init import init_orthogonal
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
-from interpbench.baselines.nets import init_orthogonal
 from interpbench.game.env import heldout_levels, make_env, training_levels
 from interpbench.infra.progress import progress_bar
 

@@ -1,7 +1,7 @@
 """Why students start from orthogonal weights: activation scale and early learning, both inits.
 
 A student whose convolutional stack shrinks the signal starts nearly blind to the frame and can
-sit at the teacher's state-independent average policy for a long time; baselines/nets.py and
+sit at the teacher's state-independent average policy for a long time; benchmark/agents/init.py and
 docs/training.md quote this script's figures. It prints, for PyTorch's default initialisation
 and for ``init_orthogonal``, the std of each conv block's ReLU output on real frames, then the
 KL(teacher || student) on held-out frames while a probe student trains (float32, plain Adam, no
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from interpbench.agents.init import init_orthogonal
 from interpbench.agents.models import CONV_LAYERS, ClearCNN, preprocess
 from interpbench.baselines.distill import distill_loss, policy_kl
 from interpbench.baselines.gather import Dataset, load_dataset
-from interpbench.baselines.nets import init_orthogonal
 
 INITS = {"default": lambda model: model, "orthogonal": init_orthogonal}
 

@@ -3,7 +3,7 @@
 * Checkpoints: tiny-cost clear CNNs with random weights, named like the real zoo
   (``synthetic-L<levels>-r<run>``), each with a planted ``quality`` in its JSON.
 * Attribution: :func:`synthetic_attribute` mixes the object mask and noise in proportion to the
-  checkpoint's quality; a randomized twin (no quality in its metadata) gets pure noise.
+  checkpoint's quality, one set per NMF basis; randomized twins and cascade steps get pure noise.
 * Judgments: :func:`write_labels` writes aggregate files in the published schema whose human
   fraction increases with quality. They are test fixtures, not human data.
 
@@ -13,12 +13,14 @@ So a metric that measures attribution mass on objects must recover Spearman 1 wi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from interpbench.agents.models import Checkpoint, ClearCNN, save_checkpoint
+from interpbench.attribution.fit_set import BasisFit
 from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
 from interpbench.data.layers import LayerGeometry
@@ -77,18 +79,26 @@ def make_zoo(directory: Path, levels: tuple[int, ...] = LEVELS, runs: tuple[int,
     return directory
 
 
-def synthetic_attribute(checkpoint: Checkpoint, frames: FrameSet, head: str = "value", n_features: int = 8,
-                        **_: object) -> AttributionSet:
-    """Maps = quality * object mask + (1 - quality) * noise, per feature."""
-    q = float(checkpoint.meta.get("quality", 0.0))
-    rng = np.random.default_rng(list(checkpoint.name.encode()))
+def synthetic_attribution(checkpoint: Checkpoint, frames: FrameSet, head: str = "value", n_features: int = 8,
+                          refit: int = 0) -> AttributionSet:
+    """Maps = quality * object mask + (1 - quality) * noise, per feature, the noise drawn per
+    (checkpoint, refit). A network made in memory (a randomized twin or a cascade step: no file
+    behind it) has no quality and gets pure noise."""
+    q = 0.0 if checkpoint.path is None else float(checkpoint.meta.get("quality", 0.0))
+    rng = np.random.default_rng([*checkpoint.name.encode(), refit])
     objects = frames.object_mask().astype(np.float32)[:, None]
     noise = rng.random((len(frames), n_features, 64, 64), dtype=np.float32)
     maps = (q * objects + (1 - q) * noise).astype(np.float32)
     hidden = maps.reshape(len(frames), n_features, 8, 8, 8, 8).mean(axis=(3, 5))
-    return AttributionSet(maps=maps, hidden=hidden, layer="2b", head=head, method={"name": "synthetic"},
+    return AttributionSet(maps=maps, hidden=hidden, layer="2b", head=head, method={"name": "synthetic", "refit": refit},
                           components=np.eye(n_features, dtype=np.float32),
                           geometry=LayerGeometry(size=8, stride=8, offset=3.5), meta={"checkpoint": checkpoint.name})
+
+
+def synthetic_attribute(checkpoint: Checkpoint, frames: FrameSet, fits: Sequence[BasisFit], head: str = "value",
+                        n_features: int = 8, **_: object) -> list[AttributionSet]:
+    """The scoring stage's ``attribute``: one :func:`synthetic_attribution` per basis fit."""
+    return [synthetic_attribution(checkpoint, frames, head, n_features, fit.refit) for fit in fits]
 
 
 def write_labels(directory: Path, levels: tuple[int, ...] = LEVELS, runs: tuple[int, ...] = RUNS) -> Path:

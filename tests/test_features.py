@@ -62,3 +62,16 @@ def test_bad_inputs() -> None:
         fit_feature_basis(attr[0], 3)
     with pytest.raises(ShapeError):
         fit_feature_basis(attr, 3).loadings(np.ones((4, 5)))
+
+
+def test_row_sample_is_seeded_and_capped() -> None:
+    """max_rows fits on a seeded sample: the same seed gives the same basis, another seed another
+    one, and a cap above the row count is the full fit."""
+    attr, _ = planted(n=20)
+    a, b = fit_feature_basis(attr, 3, max_rows=50, seed=1), fit_feature_basis(attr, 3, max_rows=50, seed=1)
+    np.testing.assert_array_equal(a.components, b.components)
+    assert not np.array_equal(a.components, fit_feature_basis(attr, 3, max_rows=50, seed=2).components)
+    np.testing.assert_array_equal(fit_feature_basis(attr, 3, max_rows=10**9).components,
+                                  fit_feature_basis(attr, 3).components)
+    with pytest.raises(InterpbenchError):
+        fit_feature_basis(attr, 3, max_rows=2)

@@ -175,7 +175,7 @@ def expected_share(zoo: Path, frames, off: bool = False) -> dict[str, np.ndarray
     coin = frames.object_mask(("coin",))[:, None]
     out = {}
     for name, row in read_zoo(zoo).iterrows():
-        attr = sz.synthetic_attribute(load_checkpoint(row["path"]), frames)
+        attr = sz.synthetic_attribution(load_checkpoint(row["path"]), frames)
         mass = np.abs(attr.maps).astype(np.float64)
         share = (mass * coin).sum(axis=(2, 3)) / mass.sum(axis=(2, 3))
         out[name] = (1.0 - share if off else share).mean(axis=0)

@@ -20,7 +20,7 @@ the on-disk cache (``interpbench.infra.cache``). Method and measured properties:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,10 +30,12 @@ from torch import nn
 
 from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
 from interpbench.attribution.features import FeatureBasis, fit_feature_basis
+from interpbench.attribution.fit_set import BasisFit, own_play_frames
 from interpbench.attribution.geometry import project_to_input
 from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
 from interpbench.data.layers import clear_cnn_geometry
+from interpbench.data.sidecar import read_pair, write_pair
 from interpbench.infra.cache import entry_path
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
 from interpbench.infra.progress import progress_bar
@@ -192,13 +194,15 @@ def captum_layer_attributions(
 # -- the one-call pipeline: checkpoint + FrameSet -> AttributionSet (cached) --------------------
 
 #: Bump when the numbers an unchanged method produces change, so old cache entries are not reused.
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 
 
 def method_params(
-    head: Head, n_features: int, *, action: int | None = None, n_steps: int = DEFAULT_STEPS, layer: str = "2b"
+    head: Head, n_features: int, *, action: int | None = None, n_steps: int = DEFAULT_STEPS, layer: str = "2b",
+    fit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything that determines the numbers, recorded in the AttributionSet and the cache key."""
+    """Everything that determines the numbers, recorded in the AttributionSet and the cache key;
+    ``fit`` is the basis' fit settings (``BasisFit.key``)."""
     from interpbench.attribution.features import NMF_PARAMS
 
     return {
@@ -208,10 +212,18 @@ def method_params(
         "path": "riemann_right",
         "n_steps": n_steps,
         "target": "value" if head == "value" else ("greedy-logit" if action is None else f"logit-{action}"),
-        "features": {"name": "nmf-signed", "n_features": n_features, **NMF_PARAMS},
+        "features": {"name": "nmf-signed", "n_features": n_features, **NMF_PARAMS, "fit": fit},
         "projection": "linear-between-receptive-field-centres",
         "version": ALGORITHM_VERSION,
     }
+
+
+def _raw_attributions(model: ClearCNN, obs: np.ndarray, head: Head, action: int | None, n_steps: int, layer: str,
+                      progress: bool = False) -> tuple[np.ndarray, torch.Tensor | None]:
+    """(integrated gradients (N, C, h, w), the attributed actions or None for the value head)."""
+    actions = target_actions(model, obs, action) if head == "policy" else None
+    raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
+    return raw, actions
 
 
 def compute_attribution_set(
@@ -224,18 +236,21 @@ def compute_attribution_set(
     n_steps: int = DEFAULT_STEPS,
     layer: str = "2b",
     basis: FeatureBasis | None = None,
+    raw: tuple[np.ndarray, torch.Tensor | None] | None = None,
+    fit: dict[str, Any] | None = None,
     progress: bool = False,
 ) -> AttributionSet:
-    """Attribute ``obs`` and reduce to NMF features, fitting them here unless ``basis`` is given
-    (fixed components, e.g. to compare new frames on a model's existing features)."""
-    actions = target_actions(model, obs, action) if head == "policy" else None
-    raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
+    """Attribute ``obs`` and reduce to NMF features, fitting them here (on ``obs``, every
+    non-zero row) unless ``basis`` is given (fixed components, e.g. fitted on the model's own
+    play). ``raw`` reuses attributions of ``obs`` already computed (``_raw_attributions``), so
+    several bases cost one integrated-gradients pass; ``fit`` records how ``basis`` was fitted."""
+    raw_maps, actions = raw if raw is not None else _raw_attributions(model, obs, head, action, n_steps, layer, progress)
     with progress_bar(total=1, desc="NMF features", enabled=progress) as bar:
-        basis = basis if basis is not None else fit_feature_basis(raw, n_features)
-        hidden = basis.transform(raw)
+        basis = basis if basis is not None else fit_feature_basis(raw_maps, n_features, max_rows=None)
+        hidden = basis.transform(raw_maps)
         bar.update()
     geometry = clear_cnn_geometry(layer)
-    sums, deltas = completeness_gap(model, obs, raw, layer=layer, head=head, actions=actions)
+    sums, deltas = completeness_gap(model, obs, raw_maps, layer=layer, head=head, actions=actions)
     gap = np.abs(sums - deltas)
     meta: dict[str, Any] = {
         "attribution_totals": sums.tolist(),
@@ -248,11 +263,76 @@ def compute_attribution_set(
         hidden=hidden,
         layer=layer,
         head=head,
-        method=method_params(head, basis.n_features, action=action, n_steps=n_steps, layer=layer),
+        method=method_params(head, basis.n_features, action=action, n_steps=n_steps, layer=layer, fit=fit),
         components=basis.components,
         geometry=geometry,
         meta=meta,
     )
+
+
+def fit_basis(model: ClearCNN, fit: BasisFit, scoring: tuple[np.ndarray, torch.Tensor | None], fit_obs: np.ndarray | None,
+              fit_raw: dict[str, np.ndarray], *, head: Head, n_features: int, action: int | None, n_steps: int,
+              layer: str = "2b") -> FeatureBasis:
+    """The basis ``fit`` prescribes: on the scoring frames' attributions (``scoring``) or on those
+    of ``fit_obs`` (the own play; computed once into ``fit_raw`` and reused by every refit), on
+    the refit's resample of frames, with the row cap."""
+    if fit.source == "scoring-frames":
+        raw = scoring[0]
+    else:
+        if "own-play" not in fit_raw:
+            fit_raw["own-play"] = _raw_attributions(model, fit_obs, head, action, n_steps, layer)[0]  # type: ignore[arg-type]
+        raw = fit_raw["own-play"]
+    index = fit.resample(len(raw))
+    return fit_feature_basis(raw if index is None else raw[index], n_features, max_rows=fit.max_rows,
+                             seed=fit.row_seed())
+
+
+def attribute_bases(
+    checkpoint: Checkpoint | str | Path,
+    frames: FrameSet,
+    fits: Sequence[BasisFit],
+    *,
+    head: Head = "value",
+    n_features: int = 8,
+    player: Checkpoint | None = None,
+    cache: bool = True,
+    action: int | None = None,
+    n_steps: int = DEFAULT_STEPS,
+    progress: bool = False,
+) -> list[AttributionSet]:
+    """One AttributionSet of ``frames`` per basis in ``fits``, each from the cache when present.
+
+    The integrated gradients of ``frames`` are computed once for all bases (and those of the
+    own-play frames once for all own-play bases). ``player`` is the model whose own play an
+    own-play fit uses (default: the checkpoint itself; the cascading randomization fits a
+    damaged network's bases on the intact checkpoint's play)."""
+    ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    player = player or ck
+    weights, frames_hash = ck.weights_hash(), frames.content_hash()
+    keys = [fit.key(player) for fit in fits]
+    paths = [entry_path("attributions", {"checkpoint": weights, "frames": frames_hash,
+                                         "method": method_params(head, n_features, action=action, n_steps=n_steps,
+                                                                 fit=key)}) for key in keys]
+    out = [read_cache_entry(path) if cache else None for path in paths]
+    missing = [i for i, attr in enumerate(out) if attr is None]
+    if missing:
+        layer = "2b"
+        scoring = _raw_attributions(ck.model, frames.obs, head, action, n_steps, layer, progress)
+        fit_raw: dict[str, np.ndarray] = {}
+        for i in missing:
+            fit = fits[i]
+            fit_obs = own_play_frames(player, fit, cache).obs if fit.source == "own-play" else None
+            basis = fit_basis(ck.model, fit, scoring, fit_obs, fit_raw, head=head, n_features=n_features,
+                              action=action, n_steps=n_steps)
+            attr = compute_attribution_set(ck.model, frames.obs, head=head, n_features=n_features, action=action,
+                                           n_steps=n_steps, basis=basis, raw=scoring, fit=keys[i])
+            attr.meta.update({"checkpoint_sha256": weights, "frames_sha256": frames_hash})
+            if cache:
+                _save_compact(attr, paths[i])
+            out[i] = attr
+    for attr in out:  # identical weights may come under another name: the caller's name is the one to show
+        attr.meta["checkpoint"] = ck.name  # type: ignore[union-attr]
+    return out  # type: ignore[return-value]
 
 
 def attribute_checkpoint(
@@ -264,33 +344,42 @@ def attribute_checkpoint(
     *,
     action: int | None = None,
     n_steps: int = DEFAULT_STEPS,
+    fit: BasisFit = BasisFit(),
     progress: bool = False,
 ) -> AttributionSet:
     """The AttributionSet of a checkpoint (a Checkpoint, a ``.safetensors`` or a ``.jd`` path) on
-    ``frames``, from the cache when an entry for the same weights, frames and method exists."""
-    ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    weights, frames_hash = ck.weights_hash(), frames.content_hash()
-    method = method_params(head, n_features, action=action, n_steps=n_steps)
-    path = entry_path("attributions", {"checkpoint": weights, "frames": frames_hash, "method": method})
-    attr = _load_cached(path) if cache else None
-    if attr is None:
-        attr = compute_attribution_set(
-            ck.model, frames.obs, head=head, n_features=n_features, action=action, n_steps=n_steps, progress=progress
-        )
-        attr.meta.update({"checkpoint_sha256": weights, "frames_sha256": frames_hash})
-        if cache:
-            attr.save(path)
-    # Identical weights may come under another name: the caller's name is the one to show.
-    attr.meta["checkpoint"] = ck.name
-    return attr
+    ``frames`` with one basis (default: fitted on ``frames``), from the cache when an entry for
+    the same weights, frames and method exists."""
+    return attribute_bases(checkpoint, frames, [fit], head=head, n_features=n_features, cache=cache, action=action,
+                           n_steps=n_steps, progress=progress)[0]
 
 
-def _load_cached(path: Path) -> AttributionSet | None:
+# -- the cache entry: the feature maps at layer resolution, uncompressed ------------------------
+# Maps at input resolution are four times the size and cost seconds to compress per set; a
+# scored checkpoint has a dozen sets (refits, cascade steps), so only ``hidden`` is stored and
+# the maps are projected again on load (deterministic, about half a second for 512 frames).
+
+CACHE_FORMAT = "interpbench-feature-maps-v1"
+
+
+def _save_compact(attr: AttributionSet, path: Path) -> None:
+    write_pair(path, {"hidden": attr.hidden.astype(np.float32), "components": attr.components.astype(np.float32)},
+               {"format": CACHE_FORMAT, "layer": attr.layer, "head": attr.head, "method": attr.method,
+                "meta": attr.meta, "content_hash": attr.content_hash()}, compressed=False)
+
+
+def read_cache_entry(path: Path) -> AttributionSet | None:
     """The cached entry, or None when absent or unreadable (e.g. a run killed between writing
-    the .npz and the .json): the caller then recomputes and overwrites it."""
+    the .npz and the .json, or another run's sidecar): the caller then recomputes and overwrites it."""
     if not path.exists():
         return None
     try:
-        return AttributionSet.load(path)
-    except CorruptFileError:
+        arrays, meta = read_pair(path, kind="feature-map cache entry", fmt=CACHE_FORMAT, hint="it is rebuilt")
+        hidden, components = arrays["hidden"], arrays["components"]
+        geometry = clear_cnn_geometry(meta["layer"])
+        attr = AttributionSet(maps=project_to_input(hidden, geometry), hidden=hidden, layer=meta["layer"],
+                              head=meta["head"], method=meta["method"], components=components, geometry=geometry,
+                              meta=meta["meta"])
+    except (CorruptFileError, InterpbenchError, KeyError, TypeError, ValueError):
         return None
+    return attr if attr.content_hash() == meta["content_hash"] else None

@@ -98,9 +98,15 @@ class FeatureBasis:
         return signed.reshape(n, h, w, self.n_features).transpose(0, 3, 1, 2).astype(np.float32)
 
 
-def fit_feature_basis(attributions: np.ndarray, n_features: int = 8, **params: Any) -> FeatureBasis:
+def fit_feature_basis(attributions: np.ndarray, n_features: int = 8, *, max_rows: int | None = None,
+                      seed: int = 0, **params: Any) -> FeatureBasis:
     """Fit ``n_features`` NMF components on signed attributions (N, C, h, w); ``params``
-    override :data:`NMF_PARAMS`."""
+    override :data:`NMF_PARAMS`.
+
+    ``max_rows`` fits on a uniform sample (without replacement, seeded by ``seed``) of at most
+    that many non-zero rows: 512 frames give about a million rows, and coordinate descent's cost
+    grows with them while 32 channels and 8 components are pinned down by far fewer
+    (``scripts/nmf_subsample.py`` measures the agreement, docs/attribution.md)."""
     from sklearn.decomposition import NMF
 
     settings = {**NMF_PARAMS, **params}
@@ -108,8 +114,13 @@ def fit_feature_basis(attributions: np.ndarray, n_features: int = 8, **params: A
     rows = rows[rows.any(axis=1)]
     if not 1 <= n_features <= attributions.shape[1]:
         raise InterpbenchError(f"n_features must be in [1, {attributions.shape[1]}], got {n_features}")
+    if max_rows is not None and max_rows < n_features:
+        raise InterpbenchError(f"max_rows must be at least n_features ({n_features}), got {max_rows}")
     if len(rows) < n_features:
         raise InterpbenchError(f"only {len(rows)} non-zero attribution rows; cannot fit {n_features} features")
+    if max_rows is not None and len(rows) > max_rows:
+        keep = np.random.default_rng(np.random.SeedSequence([seed, 5])).choice(len(rows), max_rows, replace=False)
+        rows = rows[np.sort(keep)]
     nmf = NMF(n_components=n_features, **settings)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of iterations")

@@ -44,6 +44,7 @@ KINDS: dict[str, str] = {
     "frames": "evaluation frame sets built from the published agent",
     "procgen-masks": "object-mask renders of game states",
     "attributions": "integrated-gradient maps and NMF features per checkpoint and frame set",
+    "own-play": "observations of each checkpoint's own play on its training levels (its NMF fit set)",
     "scores": "metric scores per checkpoint, frame set and metric identity",
 }
 

@@ -1,25 +1,29 @@
 """Scoring stage: every metric on every checkpoint of a zoo, with what validation needs.
 
-Per checkpoint: one attribution of the model and one of its randomized twin (cached by
-weights, computed for all checkpoints in parallel over the cores), then per metric three calls:
-the model's maps on the full set reweighted as the plan says (the set itself, its bootstrap
-replicates, its area bins: one call for a frame-additive metric), the twin's maps, and the maps
-against shuffled masks. Each (checkpoint, metric) result is cached on disk, keyed by the
-checkpoint's weights, the FrameSet's hash, the metric's identity (``scoring.identity``), the
-attribution function and the scoring settings: adding or editing a metric scores only that one.
+Per checkpoint: the attributions of the model with its main NMF basis and R refitted ones
+(fitted on its own play by default, ``attribution.fit_set``), of S steps of the cascading
+randomization of its weights, and of T randomized twins shared by the zoo (``controls``); all
+cached by weights and computed for all checkpoints in parallel over the cores. Then per metric:
+the main basis' maps on the full set reweighted as the plan says (the set itself, its bootstrap
+replicates, its area bins: one call for a frame-additive metric), each refit's, cascade step's
+and twin's maps on the full set, and the main maps against shuffled masks. Each (checkpoint,
+metric) result is cached on disk, keyed by the checkpoint's weights, the FrameSet's hash, the
+metric's identity (``scoring.identity``), the attribution function and the scoring settings:
+adding or editing a metric scores only that one.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from interpbench.agents.models import Checkpoint, load_checkpoint
-from interpbench.attribution.attribute import attribute_checkpoint
+from interpbench.attribution.attribute import attribute_bases
+from interpbench.attribution.fit_set import BasisFit
 from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
 from interpbench.data.zoo import read_zoo
@@ -29,21 +33,29 @@ from interpbench.infra.progress import progress_bar
 from interpbench.metrics import registry
 from interpbench.metrics.base import Metric, model_score
 from interpbench.metrics.scoring import weighted_all
-from interpbench.scoring.controls import randomized_twin
+from interpbench.scoring.controls import CASCADE_STEPS, cascade, randomized_twin, twin_seeds
 from interpbench.scoring.identity import metric_identity
 from interpbench.scoring.plan import Plan
 from interpbench.scoring.table import MetricScores, ScoreTable, ScoringConfig
 
 #: Bump when anything below changes what a cached entry contains.
-SCORING_VERSION = 2
+SCORING_VERSION = 3
 
-#: ``attribute(checkpoint, frames, head=..., n_features=..., progress=...) -> AttributionSet``; its NMF
-#: features are fitted once on all frames, and bootstrap replicates reweight frames of that set.
-Attribute = Callable[..., AttributionSet]
+#: ``attribute(checkpoint, frames, fits, *, head, n_features, player, progress) -> [AttributionSet]``:
+#: one attribution set of ``frames`` per basis fit (``attribution.attribute.attribute_bases``);
+#: bootstrap replicates reweight frames of the main set.
+Attribute = Callable[..., list[AttributionSet]]
 
 
 def default_attribute() -> Attribute:
-    return attribute_checkpoint
+    return attribute_bases
+
+
+def basis_fits(config: ScoringConfig) -> list[BasisFit]:
+    """The main basis (refit 0) and the ``n_refits`` refits the settings ask for."""
+    return [BasisFit(source=config.nmf_fit, refit=r, seed=config.own_play_seed,  # type: ignore[arg-type]
+                     own_play_frames=config.own_play_frames, max_rows=config.nmf_max_rows)
+            for r in range(config.n_refits + 1)]
 
 
 def _cache_path(weights_hash: str, frames_hash: str, identity: str, config: ScoringConfig, attribute: Attribute) -> Path:
@@ -60,70 +72,121 @@ def _workers(n_jobs: int | None, n_tasks: int) -> int:
     return max(1, min(n_tasks, _cores() if n_jobs is None else n_jobs))
 
 
-def _attribute_one(path: str, frames: FrameSet, config: ScoringConfig, twin: bool, threads: int) -> None:
-    """Worker: attribute one checkpoint (or its randomized twin) into the cache, on ``threads``
-    torch threads (the cores divided among the workers)."""
+def _attribute_sets(attribute: Attribute, checkpoint: Checkpoint, frames: FrameSet, config: ScoringConfig,
+                    kind: str, index: int = 0) -> list[AttributionSet]:
+    """The attribution sets of one unit of work: ``"model"`` (main basis and refits),
+    ``"cascade"`` (step ``index``, its bases fitted on the intact checkpoint's play) or
+    ``"twin"`` (twin ``index`` of ``checkpoint``'s action count)."""
+    fits = basis_fits(config)
+    kwargs = {"head": config.head, "n_features": config.n_features, "progress": False}
+    if kind == "model":
+        return attribute(checkpoint, frames, fits, **kwargs)
+    if kind == "cascade":
+        _, damaged = cascade(checkpoint, config.seed, index + 1)[index]
+        return attribute(damaged, frames, fits[:1], player=checkpoint, **kwargs)
+    twin = randomized_twin(checkpoint.model.num_actions, twin_seeds(config.seed, config.n_twins)[index])
+    return attribute(twin, frames, fits[:1], **kwargs)
+
+
+def _attribute_one(path: str, frames: FrameSet, config: ScoringConfig, kind: str, index: int, threads: int) -> None:
+    """Worker: one unit of attribution work into the cache, on ``threads`` torch threads (the
+    cores divided among the workers)."""
     import torch
 
     torch.set_num_threads(threads)
-    checkpoint = load_checkpoint(path)
-    model = randomized_twin(checkpoint, config.seed) if twin else checkpoint
-    attribute_checkpoint(model, frames, head=config.head, n_features=config.n_features)
+    _attribute_sets(attribute_bases, load_checkpoint(path), frames, config, kind, index)
 
 
 def prefetch_attributions(paths: Sequence[str], frames: FrameSet, config: ScoringConfig,
                           n_jobs: int | None = None, progress: bool = True) -> None:
-    """Attribute ``paths`` and the randomized twin into the cache, one process per core.
+    """Attribute ``paths`` (main basis and refits; each cascade step) and the randomized twins
+    into the cache, one process per core.
 
-    Attribution is most of a cold run's cost and each checkpoint is independent, so they are
-    spread over processes (the twin, shared by all checkpoints, is one task); metrics then score
-    in this process, where plugins, notebook metrics and their errors live."""
+    Attribution is most of a cold run's cost and each checkpoint is independent, so the work is
+    spread over processes; the twins (shared by all checkpoints; made for the first path's
+    action count, which the zoo shares) are one task each, and the cascade steps come after
+    every checkpoint's own task, whose own-play frames they reuse from the cache. Metrics then
+    score in this process, where plugins, notebook metrics and their errors live."""
     if not paths:
         return
-    tasks = [(paths[0], True)] + [(path, False) for path in paths]
+    tasks = [(path, "model", 0) for path in paths]
+    tasks += [(paths[0], "twin", t) for t in range(config.n_twins)]
+    tasks += [(path, "cascade", k) for path in paths for k in range(config.cascade_depth)]
     workers = _workers(n_jobs, len(tasks))
     threads = max(1, _cores() // workers)
     if workers == 1:
-        for path, twin in progress_bar(tasks, desc="attribution", unit="model", enabled=progress):
-            _attribute_one(path, frames, config, twin, threads)
+        for path, kind, index in progress_bar(tasks, desc="attribution", unit="task", enabled=progress):
+            _attribute_one(path, frames, config, kind, index, threads)
         return
     from joblib import Parallel, delayed
 
-    calls = (delayed(_attribute_one)(path, frames, config, twin, threads) for path, twin in tasks)
-    with progress_bar(total=len(tasks), desc=f"attribution ({workers} processes)", unit="model",
+    calls = (delayed(_attribute_one)(path, frames, config, kind, index, threads) for path, kind, index in tasks)
+    with progress_bar(total=len(tasks), desc=f"attribution ({workers} processes)", unit="task",
                       enabled=progress) as bar:
         for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(calls):
             bar.update()
 
 
+@dataclass
+class TwinScores:
+    """The randomized twins' scores per (action count, metric), (T, F): a twin depends on
+    nothing else, so a zoo attributes and scores each twin once, not once per checkpoint."""
+
+    attributions: dict[int, list[AttributionSet]] = field(default_factory=dict)
+    scores: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
+
+
+def _full_set_scores(metrics: Mapping[str, Metric], sets: Sequence[AttributionSet], frames: FrameSet,
+                     time_limit_s: float | None, errors: dict[str, str]) -> dict[str, np.ndarray]:
+    """(len(sets), F) scores on the whole frame set per metric that has not failed; failures
+    are added to ``errors``."""
+    ones = np.ones((1, len(frames)))
+    rows: dict[str, list[np.ndarray]] = {spec: [] for spec in metrics}
+    for attr in sets:
+        live = {spec: m for spec, m in metrics.items() if spec not in errors}
+        scored, failed = weighted_all(live, attr, frames, ones, time_limit_s)
+        errors |= failed
+        for spec, values in scored.items():
+            rows[spec].append(values[0])
+    return {spec: np.stack(r) if r else np.zeros((0, 0)) for spec, r in rows.items() if spec not in errors}
+
+
+def _twin_scores(checkpoint: Checkpoint, frames: FrameSet, metrics: Mapping[str, Metric], config: ScoringConfig,
+                 attribute: Attribute, twins: TwinScores, time_limit_s: float | None,
+                 errors: dict[str, str]) -> dict[str, np.ndarray]:
+    actions = checkpoint.model.num_actions
+    if actions not in twins.attributions:
+        twins.attributions[actions] = [_attribute_sets(attribute, checkpoint, frames, config, "twin", t)[0]
+                                       for t in range(config.n_twins)]
+    todo = {spec: m for spec, m in metrics.items() if (actions, spec) not in twins.scores}
+    for spec, values in _full_set_scores(todo, twins.attributions[actions], frames, time_limit_s, errors).items():
+        twins.scores[actions, spec] = values
+    return {spec: twins.scores[actions, spec] for spec in metrics if spec not in errors}
+
+
 def _score_checkpoint(checkpoint: Checkpoint, frames: FrameSet, metrics: dict[str, Metric], config: ScoringConfig,
                       attribute: Attribute, plan: Plan, time_limit_s: float | None = None,
-                      twins: dict[int, AttributionSet] | None = None) -> tuple[dict[str, MetricScores], dict[str, str]]:
-    """Attribute the model and its randomized twin, then the three metric calls per metric.
-
-    ``twins`` keeps the twin's attribution by number of actions (the twin depends on nothing
-    else), so a zoo loads it once rather than once per checkpoint."""
-    kwargs = {"head": config.head, "n_features": config.n_features, "progress": False}
-    attr = attribute(checkpoint, frames, **kwargs)
-    twins = {} if twins is None else twins
-    actions = checkpoint.model.num_actions
-    if actions not in twins:
-        twins[actions] = attribute(randomized_twin(checkpoint, config.seed), frames, **kwargs)
-    random_attr = twins[actions]
-    planned, errors = weighted_all(metrics, attr, frames, plan.weights, time_limit_s)
-    ones = np.ones((1, len(frames)))
+                      twins: TwinScores | None = None) -> tuple[dict[str, MetricScores], dict[str, str]]:
+    """Attribute the model (main basis, refits, cascade steps) and the twins, then score them."""
+    main, *refits = _attribute_sets(attribute, checkpoint, frames, config, "model")
+    steps = [_attribute_sets(attribute, checkpoint, frames, config, "cascade", k)[0]
+             for k in range(config.cascade_depth)]
+    planned, errors = weighted_all(metrics, main, frames, plan.weights, time_limit_s)
+    refit_scores = _full_set_scores(metrics, refits, frames, time_limit_s, errors)
+    cascade_scores = _full_set_scores(metrics, steps, frames, time_limit_s, errors)
+    random_scores = _twin_scores(checkpoint, frames, metrics, config, attribute, twins or TwinScores(),
+                                 time_limit_s, errors)
     live = {spec: m for spec, m in metrics.items() if spec not in errors}
-    randomized, failed = weighted_all(live, random_attr, frames, ones, time_limit_s)
-    errors |= failed
-    live = {spec: m for spec, m in live.items() if spec not in errors}
-    shuffled, failed = weighted_all(live, attr, plan.shuffled, ones, time_limit_s)
+    shuffled, failed = weighted_all(live, main, plan.shuffled, np.ones((1, len(frames))), time_limit_s)
     errors |= failed
     out = {}
     for spec, metric in metrics.items():
         if spec in errors:
             continue
         trained, boot, bins = plan.split(planned[spec])
-        out[spec] = MetricScores(trained=trained, boot=boot, randomized=randomized[spec][0],
+        n_features = len(trained)
+        out[spec] = MetricScores(trained=trained, boot=boot, refits=refit_scores[spec].reshape(-1, n_features),
+                                 randomized=random_scores[spec], cascade=cascade_scores[spec].reshape(-1, n_features),
                                  shuffled=shuffled[spec][0],
                                  area_bins=np.array([model_score(metric, row) for row in bins]))
     return out, errors
@@ -153,7 +216,7 @@ def score_zoo(
     """Score the metric specs ``names`` (default: every registered metric) on every checkpoint in
     ``zoo_dir``.
 
-    ``attribute`` defaults to ``interpbench.attribution.attribute.attribute_checkpoint`` (then
+    ``attribute`` defaults to ``interpbench.attribution.attribute.attribute_bases`` (then
     attributions are computed in ``n_jobs`` processes, default one per core); tests pass a
     synthetic one. A metric that fails on any checkpoint (or runs past ``time_limit_s`` in one
     call) is dropped, with its message in ``errors``, so that one broken plugin does not hide the
@@ -163,7 +226,7 @@ def score_zoo(
     if len(frames) < config.area_bins:
         raise InterpbenchError(f"{len(frames)} frames cannot fill {config.area_bins} area bins")
     attribute = attribute or default_attribute()
-    parallel = attribute is attribute_checkpoint  # synthetic attributions (tests) run in-process
+    parallel = attribute is attribute_bases  # synthetic attributions (tests) run in-process
     zoo = read_zoo(zoo_dir)
     plan = Plan.make(frames, config.n_bootstrap, config.area_bins, config.seed)
     frames_hash = frames.content_hash()
@@ -178,7 +241,7 @@ def score_zoo(
         prefetch_attributions([str(zoo.at[name, "path"]) for name in todo], frames, config, n_jobs, progress)
     scores: dict[str, dict[str, MetricScores]] = {spec: {} for spec in metrics}
     errors: dict[str, str] = {}
-    twins: dict[int, AttributionSet] = {}
+    twins = TwinScores()
     for name in progress_bar(zoo.index, desc="scoring", unit="ckpt", enabled=progress):
         for spec, entry in cached[name].items():
             if entry is not None:
@@ -200,4 +263,5 @@ def score_zoo(
         frames_hash=frames_hash,
         n_frames=len(frames),
         config=config,
+        cascade_steps=CASCADE_STEPS[: config.cascade_depth],
     )
