@@ -157,6 +157,8 @@ def test_ablation_resumes_without_replaying(tmp_path, frames, monkeypatch):
     monkeypatch.setattr(ablation, "play_outcomes", lambda *a, **k: pytest.fail("replayed a finished chunk"))
     again, _ = run_ablation([subject], frames, **kwargs)
     pd.testing.assert_frame_equal(first, again)
+    partial, _ = run_ablation([subject], frames, **{**kwargs, "n_episodes": 8}, play=False)  # 2 of 4 chunks done
+    pd.testing.assert_frame_equal(partial, first)
     assert list(first["feature"]) == [-1, 0] and (first[list(OUTCOMES)].sum(axis=1) == 4).all()
     with pytest.raises(InterpbenchError, match="out of range"):
         run_ablation([subject], frames, **{**kwargs, "features": [9]})

@@ -115,12 +115,15 @@ def run_ablation(
     seed: int = 0,
     features: Sequence[int] | None = None,
     progress_file: Path,
+    play: bool = True,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(one row per subject and feature, the unablated run as feature -1; provenance).
 
     ``features`` default to all of each subject's basis; the basis is its ordinary attribution's
-    on ``frames`` (``checkpoint_basis``). Chunks already in ``progress_file`` are not replayed."""
+    on ``frames`` (``checkpoint_basis``). Chunks already in ``progress_file`` are not replayed.
+    With ``play=False`` nothing is played: the rows count the leading chunks that every run has
+    finished (a table of a run still going on, with its true episode count)."""
     if n_episodes < 1 or chunk < 1:
         raise InterpbenchError(f"n_episodes and chunk must be at least 1, got {n_episodes} and {chunk}")
     n_chunks = -(-n_episodes // chunk)
@@ -138,12 +141,19 @@ def run_ablation(
         for f in chosen:  # out-of-range indices fail here, before anything is played
             FeatureAblated(checkpoint.model, basis, f)
         plans.append((subject, checkpoint, basis, [NO_ABLATION, *chosen]))
-    probe = CauseProbe()
+    probe = CauseProbe() if play else None
     total = sum(len(fs) for *_, fs in plans) * n_chunks
     seconds: dict[str, float] = {}
-    with progress_bar(total=total, desc="ablation chunks", unit="chunk", enabled=progress) as bar:
+    if not play:
+        finished = [all(chunk_key(sub.name, f, k, size) in done for sub, *_, fs in plans for f in fs)
+                    for k, size in enumerate(sizes)]
+        sizes = sizes[: finished.index(False) if False in finished else len(sizes)]
+        if not sizes:
+            raise InterpbenchError(f"no chunk is finished for every run yet in {progress_file}")
+        n_episodes, n_chunks = sum(sizes), len(sizes)
+    with progress_bar(total=total if play else 0, desc="ablation chunks", unit="chunk", enabled=progress) as bar:
         # chunks outermost: an interrupted run has about as many episodes for every feature
-        for k, size in enumerate(sizes):
+        for k, size in enumerate(sizes if play else []):
             for subject, checkpoint, basis, chosen in plans:
                 for f in chosen:
                     key = chunk_key(subject.name, f, k, size)
@@ -151,7 +161,7 @@ def run_ablation(
                         model = checkpoint.model if f == NO_ABLATION else FeatureAblated(checkpoint.model, basis, f)
                         start = time.perf_counter()
                         policy = ModelPolicy(model, seed + k, spec=f"{subject.name} without feature {f}")
-                        done[key] = play_outcomes(policy, size, seed=seed + k, probe=probe)
+                        done[key] = play_outcomes(policy, size, seed=seed + k, probe=probe)  # type: ignore[arg-type]
                         seconds[key] = round(time.perf_counter() - start, 1)
                         atomic.write_json(progress_file, {"settings": settings, "chunks": done,
                                                           "seconds": {**_saved_seconds(progress_file), **seconds}})

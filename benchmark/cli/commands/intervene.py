@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ablate.add_argument("--chunk", type=int, default=256, help="episodes per saved chunk (default: 256)")
     ablate.add_argument("--seed", type=int, default=0)
     ablate.add_argument("--features", default=None, help="comma-separated feature indices (default: all)")
+    ablate.add_argument("--from-progress", action="store_true",
+                        help="play nothing: write the table from the chunks every run has finished so far")
     ablate.add_argument("--progress-file", type=Path, default=None,
                         help="where finished chunks are kept (default: the cache's interventions/<name>.progress.json)")
 
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         progress_file = args.progress_file or cache_root() / "interventions" / f"{name}.progress.json"
         table, extra = run_ablation(subjects, frames, n_episodes=args.episodes, chunk=args.chunk, seed=args.seed,
                                     features=_ints(args.features), progress_file=progress_file,
-                                    progress=not args.no_progress)
+                                    play=not args.from_progress, progress=not args.no_progress)
         print(table.to_string(index=False))
     print(f"wrote {write_table(target, kind, table, {**provenance, **extra})}")
     return 0
