@@ -150,7 +150,7 @@ def test_ablation_resumes_without_replaying(tmp_path, frames, monkeypatch):
     import interpbench.interventions.ablation as ablation
 
     subject = Subject("L100", ZOO_CHECKPOINT, 100.0)
-    monkeypatch.setattr(ablation, "checkpoint_basis", lambda ck, fr: fit_feature_basis(
+    monkeypatch.setattr(ablation, "checkpoint_basis", lambda ck, fr, fit=None: fit_feature_basis(
         layer_attributions(ck.model, fr.obs), 4))
     kwargs = dict(n_episodes=4, chunk=2, features=[0], progress_file=tmp_path / "p.json")
     first, _ = run_ablation([subject], frames, **kwargs)

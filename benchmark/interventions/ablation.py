@@ -15,6 +15,7 @@ stopped; a progress file written under other settings is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from interpbench.agents.models import ClearCNN, load_checkpoint
 from interpbench.agents.policies import ModelPolicy, Policy
 from interpbench.agents.rollout import episode_quotas
 from interpbench.attribution.features import FeatureBasis
+from interpbench.attribution.fit_set import BasisFit
 from interpbench.data.frameset import FrameSet
 from interpbench.game.env import IDLE_ACTION, DistributionMode, level_range, make_env
 from interpbench.infra import atomic
@@ -115,6 +117,7 @@ def run_ablation(
     seed: int = 0,
     features: Sequence[int] | None = None,
     progress_file: Path,
+    fit: BasisFit | None = None,
     play: bool = True,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -130,13 +133,14 @@ def run_ablation(
     sizes = [min(chunk, n_episodes - k * chunk) for k in range(n_chunks)]
     # the total is not a setting: chunk k is the same episodes whatever the total, so a longer
     # run continues a shorter one
-    settings = {"frames": frames.content_hash(), "chunk": chunk, "seed": seed}
+    settings = {"frames": frames.content_hash(), "chunk": chunk, "seed": seed,
+                "basis_fit": dataclasses.asdict(fit or BasisFit())}
     done = _load_progress(progress_file, settings)
     progress_file.parent.mkdir(parents=True, exist_ok=True)
     plans = []
     for subject in subjects:
         checkpoint = load_checkpoint(subject.path)
-        basis = checkpoint_basis(checkpoint, frames)
+        basis = checkpoint_basis(checkpoint, frames, fit)
         chosen = list(range(basis.n_features)) if features is None else list(features)
         for f in chosen:  # out-of-range indices fail here, before anything is played
             FeatureAblated(checkpoint.model, basis, f)
@@ -175,6 +179,7 @@ def run_ablation(
     provenance = {"episodes": {"per_feature": n_episodes, "chunk": chunk, "env_seeds": [seed, seed + n_chunks - 1],
                                "levels": "heldout", "distribution_mode": "hard", "policy": "sampled"},
                   "frames": {"sha256": frames.content_hash(), "n": len(frames), "used_for": "each basis"},
+                  "basis_fit": settings["basis_fit"],
                   "ablation": "feature direction projected out of layer-2b activations",
                   "seconds_per_chunk": _saved_seconds(progress_file)}
     return pd.DataFrame(rows), provenance

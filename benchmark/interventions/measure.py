@@ -8,6 +8,7 @@ score; the hiding runs on an evenly spaced subset of those frames to bound the c
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pandas as pd
 from interpbench.agents.models import Checkpoint, load_checkpoint
 from interpbench.attribution.attribute import attribute_checkpoint
 from interpbench.attribution.features import FeatureBasis
+from interpbench.attribution.fit_set import BasisFit
 from interpbench.data.frameset import FrameSet
 from interpbench.infra.errors import InterpbenchError
 from interpbench.interventions.dependence import ObjectDependence, object_dependence
@@ -54,9 +56,11 @@ def reference_subject() -> Subject:
     return Subject("reference", require_reference_path(), float("nan"))
 
 
-def checkpoint_basis(checkpoint: Checkpoint, frames: FrameSet) -> FeatureBasis:
-    """The checkpoint's own NMF basis, from its ordinary (cached) attribution on ``frames``."""
-    return FeatureBasis(np.asarray(attribute_checkpoint(checkpoint, frames).components))
+def checkpoint_basis(checkpoint: Checkpoint, frames: FrameSet, fit: BasisFit | None = None) -> FeatureBasis:
+    """The checkpoint's own NMF basis, from its ordinary (cached) attribution on ``frames`` with
+    the basis fitted as ``fit`` says (the scoring's choice is the caller's: pass its main fit so
+    that the features measured are the features scored)."""
+    return FeatureBasis(np.asarray(attribute_checkpoint(checkpoint, frames, fit=fit or BasisFit()).components))
 
 
 def spaced_subset(frames: FrameSet, n_frames: int) -> FrameSet:
@@ -74,6 +78,7 @@ def object_dependence_table(
     *,
     n_frames: int = DEFAULT_HIDE_FRAMES,
     classes: Sequence[str] | None = None,
+    fit: BasisFit | None = None,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """(per-feature rows, held-out top-vs-other rows, provenance) for every subject.
@@ -88,7 +93,7 @@ def object_dependence_table(
         start = time.perf_counter()
         checkpoint = load_checkpoint(subject.path)
         dep: ObjectDependence = object_dependence(
-            checkpoint.model, hidden_frames, checkpoint_basis(checkpoint, frames), classes, hider=hider,
+            checkpoint.model, hidden_frames, checkpoint_basis(checkpoint, frames, fit), classes, hider=hider,
             progress=progress)
         rows.append(selectivity_rows(dep, subject.name).assign(num_levels=subject.num_levels))
         checks.append(held_out_top_vs_other(dep).assign(checkpoint=subject.name))
@@ -99,7 +104,8 @@ def object_dependence_table(
         "frames": {"sha256": frames.content_hash(), "n": len(frames), "hidden_frames": len(hidden_frames),
                    "stride": len(frames) // len(hidden_frames), "provenance": frames.provenance.get("policy")},
         "classes": list(classes),
-        "basis": "each checkpoint's ordinary attribution on the full FrameSet (attribute_checkpoint)",
+        "basis": {"from": "each checkpoint's ordinary attribution on the full FrameSet (attribute_checkpoint)",
+                  "fit": dataclasses.asdict(fit or BasisFit())},
         "seconds_per_checkpoint": seconds,
     }
     return table, pd.concat(checks, ignore_index=True), provenance

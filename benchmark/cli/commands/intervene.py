@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="FrameSet whose attribution gives each basis (default: the 512 scoring frames)")
         p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder of the tables (default: {DEFAULT_OUT})")
         p.add_argument("--name", default=None, help="table name (default: <kind> or <kind>-reference)")
+        p.add_argument("--nmf-fit", default=None, choices=("own-play", "scoring-frames"),
+                       help="what each basis is fitted on (default: the scoring's default, so the features are the scored ones)")
         p.add_argument("--no-progress", action="store_true")
     hide.add_argument("--n-frames", type=int, default=None, help="frames hidden per checkpoint (default: 256)")
     hide.add_argument("--classes", default=None, help="comma-separated classes to hide (default: all of the FrameSet's)")
@@ -51,6 +53,17 @@ def _ints(text: str | None) -> list[int] | None:
         raise InterpbenchError(f"--features must be comma-separated integers, got {text!r}") from exc
 
 
+def _main_fit(source: str | None):
+    """The scoring's main basis fit (refit 0) under its default settings, or with ``source``."""
+    import dataclasses
+
+    from interpbench.scoring.score import basis_fits
+    from interpbench.scoring.table import ScoringConfig
+
+    config = ScoringConfig() if source is None else dataclasses.replace(ScoringConfig(), nmf_fit=source)
+    return basis_fits(config)[0]
+
+
 def run(args: argparse.Namespace) -> int:
     import shlex
     import sys
@@ -68,12 +81,13 @@ def run(args: argparse.Namespace) -> int:
         atomic.check_target(path)
     subjects = [measure.reference_subject()] if args.reference else measure.zoo_subjects(args.zoo or default_zoo())
     frames = api.frames(args.frames, progress=not args.no_progress)
+    fit = _main_fit(args.nmf_fit)
     provenance = {"command": shlex.join(["interpbench", *sys.argv[1:]]), "code_version": code_version(),
                   "checkpoints": [s.name for s in subjects]}
     if args.action == "hide":
         classes = None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()]
         table, check, extra = measure.object_dependence_table(
-            subjects, frames, n_frames=args.n_frames or measure.DEFAULT_HIDE_FRAMES, classes=classes,
+            subjects, frames, n_frames=args.n_frames or measure.DEFAULT_HIDE_FRAMES, classes=classes, fit=fit,
             progress=not args.no_progress)
         wins = check["top_wins"]
         print(f"held-out top class beats a random other class for {int(wins.sum())}/{len(wins)} features "
@@ -86,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
         progress_file = args.progress_file or cache_root() / "interventions" / f"{name}.progress.json"
         table, extra = run_ablation(subjects, frames, n_episodes=args.episodes, chunk=args.chunk, seed=args.seed,
-                                    features=_ints(args.features), progress_file=progress_file,
+                                    features=_ints(args.features), progress_file=progress_file, fit=fit,
                                     play=not args.from_progress, progress=not args.no_progress)
         print(table.to_string(index=False))
     print(f"wrote {write_table(target, kind, table, {**provenance, **extra})}")
