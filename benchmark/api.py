@@ -23,19 +23,12 @@ from interpbench.data.zoo import default_zoo
 from interpbench.frames.default import frames_cache_path, load_or_build_frames
 from interpbench.infra.provenance import REPO_ROOT
 from interpbench.infra.resources import package_path
+from interpbench.labelling.store import load_human_studies
 from interpbench.metrics import registry
 from interpbench.metrics.base import MetricError
 from interpbench.scoring.score import Attribute, score_zoo
 from interpbench.scoring.table import DEFAULT_BOOTSTRAP, ScoreTable, ScoringConfig
-from interpbench.validation.labels import (
-    DISTILL2020_DIR,
-    PER_FEATURE_DIR,
-    AggregateJudgments,
-    feature_judgment_files,
-    human_only,
-    load_aggregate,
-    load_feature_judgments,
-)
+from interpbench.validation.labels import DISTILL2020_DIR, PER_FEATURE_DIR, AggregateJudgments, load_aggregate
 from interpbench.validation.validate import Validation, validate
 
 
@@ -91,10 +84,9 @@ def evaluate_zoo(
 ) -> Evaluation:
     """Score, then validate against the stored human judgments (``validate``'s leaderboard)."""
     judgments_aggregate = load_aggregate(labels)
+    studies = load_human_studies(labels_dir=feature_labels)
     table = score(metrics, **score_options)  # type: ignore[arg-type]
-    known = {name: table.config.n_features for name in table.checkpoints.index}
-    judgments = human_only(load_feature_judgments(feature_judgment_files(feature_labels), known))
-    validation = validate(table, judgments_aggregate, judgments=judgments, method=method, seed=table.config.seed)
+    validation = validate(table, judgments_aggregate, studies=studies, method=method, seed=table.config.seed)
     return Evaluation(table, judgments_aggregate, validation)
 
 
@@ -117,8 +109,11 @@ def gate_config(path: Path = GATE_THRESHOLDS) -> dict[str, Any]:
 
 
 def recorded_measurements(path: Path = GATE_THRESHOLDS) -> dict[str, float]:
-    """The Spearman each bar was set from, as written beside it (``# measured X``)."""
-    return {m["name"]: float(m["measured"]) for m in _RECORDED.finditer(path.read_text())}
+    """The Spearman each bar was set from, as written beside it (``# measured X``), and the
+    measurements of [not_a_bar] (built-ins whose bar would fall below 0)."""
+    text = path.read_text()
+    recorded = {m["name"]: float(m["measured"]) for m in _RECORDED.finditer(text)}
+    return recorded | {name: float(v) for name, v in tomllib.loads(text).get("not_a_bar", {}).items()}
 
 
 def quick_settings() -> dict[str, int]:

@@ -29,9 +29,10 @@ def check(*argv: str) -> int:
 
 
 def test_pass_at_or_above_the_bar(args, capsys):
-    assert check("--metric", "synthetic-overlap", "--min-spearman", "1.0", *args) == 0
+    # The best any score reaches against the per-level-count target: the planted ranking's 0.976.
+    assert check("--metric", "synthetic-overlap", "--min-spearman", "0.975", *args) == 0
     out = capsys.readouterr().out
-    assert "synthetic-overlap: Spearman 1.000" in out and "PASS" in out
+    assert "synthetic-overlap: Spearman 0.976" in out and "PASS" in out
 
 
 def test_fail_below_the_bar(args, capsys):

@@ -20,7 +20,7 @@ from interpbench.metrics import registry
 CONFIG = gate.load_config()
 BUILTINS = sorted(name for name, info in registry.available().items() if info.origin == "built-in")
 ZOO_SHIPPED = any(default_zoo().glob("*.safetensors"))
-BARS_SET = bool(CONFIG["min_spearman"])
+BARS_SET = bool(CONFIG["min_spearman"]) or bool(CONFIG.get("not_a_bar"))
 NEEDS_BARS = pytest.mark.skipif(not (ZOO_SHIPPED and BARS_SET),
                                 reason="no zoo shipped or no bars set yet (docs/ci-gate.md)")
 
@@ -32,10 +32,16 @@ def test_thresholds_file_is_well_formed():
     for name, bar in bars.items():
         assert name in BUILTINS, f"bar for {name!r}, which is not a built-in metric"
         assert -1.0 <= bar <= 1.0, f"bar {bar} for {name} is not a correlation"
+    not_a_bar = CONFIG.get("not_a_bar", {})
     for name, reason in no_bar.items():
         assert name in BUILTINS and name not in bars and reason.strip(), f"bad [no_bar] entry {name!r}"
-    if bars:
-        missing = set(BUILTINS) - bars.keys() - no_bar.keys()
+    for name, value in not_a_bar.items():
+        assert name in BUILTINS and name not in bars and name not in no_bar, f"bad [not_a_bar] entry {name!r}"
+        assert value - 0.25 < 0, f"{name}: measured {value} would give a bar >= 0; it belongs in [min_spearman]"
+    for name, bar in bars.items():
+        assert bar >= 0, f"bar {bar} for {name} is below 0: not a bar (scripts/gate_bars.py puts it in [not_a_bar])"
+    if bars or not_a_bar:
+        missing = set(BUILTINS) - bars.keys() - no_bar.keys() - not_a_bar.keys()
         assert not missing, f"built-in metrics with neither a bar nor a reason: {sorted(missing)}"
 
 
@@ -47,7 +53,7 @@ def gate_frames():
 
 
 def test_every_bar_has_its_measurement_beside_it():
-    assert gate.recorded_measurements().keys() == CONFIG["min_spearman"].keys()
+    assert gate.recorded_measurements().keys() == CONFIG["min_spearman"].keys() | CONFIG.get("not_a_bar", {}).keys()
 
 
 @NEEDS_BARS
@@ -69,7 +75,10 @@ def test_bars_are_rounded_down_from_measured_minus_margin():
     table = gate.bars_table({"a": 0.5, "b": -0.068}, 0.25, "2 x distill mini")
     assert gate.replace_bars_table("[gate]\nx = 1\n\n[min_spearman]\n\"a\" = 0.1\n\n[no_bar]\n", table) == (
         "[gate]\nx = 1\n\n" + table + "\n[no_bar]\n")
-    assert '"b" = -0.35  # measured -0.068' in table
+    assert '"a" = 0.25  # measured 0.500' in table
+    assert '"b" = -0.068  # measured; measured - 0.25 = -0.318 is below 0' in table  # not a bar
+    again = gate.replace_bars_table("[gate]\nx = 1\n\n" + table + "\n[no_bar]\n", table)
+    assert again.count("[not_a_bar]") == 1  # rewriting replaces both tables
 
 
 @NEEDS_BARS

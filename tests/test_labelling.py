@@ -522,9 +522,18 @@ def test_a_study_file_fills_the_leaderboards_feature_level_column(tmp_path, mate
     run_scripted(bot, "bot")
     table = score_zoo(zoo, synthetic_frames(), ["synthetic-overlap"], config=ScoringConfig(n_bootstrap=2),
                       attribute=sz.synthetic_attribute, progress=False, n_jobs=1)
-    known = {name: table.config.n_features for name in table.checkpoints.index}
-    judgments = human_only(load_feature_judgments([session.files.judgments, bot.files.judgments], known))
-    assert len(judgments) == 2 * 8
+    from interpbench.labelling.store import read_study_judgments
+    from interpbench.validation.feature_labels import StudyJudgments
+
+    study = session.study
+    rows = pd.concat([read_study_judgments(session.files.judgments), read_study_judgments(bot.files.judgments)])
+    studies = [StudyJudgments(study.name, study.criteria, study.task_types, study.agreement_seed, rows)]
     labels = load_aggregate(sz.write_labels(tmp_path / "labels", levels=scored, runs=RUNS))
-    board = validate(table, labels, judgments=judgments).leaderboard.set_index("name")
-    assert np.isfinite(board.loc["synthetic-overlap", "auroc"])
+    v = validate(table, labels, studies=studies)
+    board = v.leaderboard.set_index("name")
+    # The study judged two checkpoints: its rows reach the feature-level table, and say why a
+    # checkpoint-clustered figure is not estimable from two, instead of a number.
+    assert set(v.feature_level["metric"]) == {"synthetic-overlap"}
+    assert (v.feature_level["n_raters"] == 2).all()  # the scripted rater's rows are not counted
+    assert v.feature_level["reason"].str.contains("checkpoint").all()
+    assert np.isnan(board.loc["synthetic-overlap", "auroc"])

@@ -81,7 +81,7 @@ def visible_names(page) -> list[str]:
 def check_page(page, outside: list[str]) -> None:
     text = page.inner_text("body")
     assert "<NA>" not in text and "`" not in text and "True" not in text and "False" not in text
-    heads = page.eval_on_selector_all("thead th", "hs => hs.map(h => [h.textContent, h.title])")
+    heads = page.eval_on_selector_all("#board thead th", "hs => hs.map(h => [h.textContent, h.title])")
     assert all(title for _, title in heads), "every column explains itself on hover"
     names = [h for h, _ in heads]
     # the reference rows: their own group, rank blank
@@ -92,8 +92,8 @@ def check_page(page, outside: list[str]) -> None:
     # sort by spearman: descending, then ascending; blanks (n/a) last
     column = names.index("spearman")
     for direction in ("descending", "ascending"):
-        page.click(f"thead th:nth-child({column + 1})")
-        assert page.get_attribute(f"thead th:nth-child({column + 1})", "aria-sort") == direction
+        page.click(f"#board thead th:nth-child({column + 1})")
+        assert page.get_attribute(f"#board thead th:nth-child({column + 1})", "aria-sort") == direction
         values = page.eval_on_selector_all(f"tbody.metrics tr.row td:nth-child({column + 1})",
                                            "ds => ds.map(d => d.dataset.v)")
         numbers = [float(v) for v in values if v]

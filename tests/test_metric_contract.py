@@ -100,11 +100,11 @@ def test_aggregate_gives_the_model_score(aggregated):
 def test_leaderboard_spearman_uses_the_aggregate(aggregated):
     table, v = aggregated["table"], aggregated["validation"]
     board = v.leaderboard.set_index("name")
-    human = v.matched["human"].to_numpy()
+    human = v.matched["human_level_mean"].to_numpy()
     trained = table.stacked(MAX_NAME, "trained", v.matched.index)
     by_max = stats.spearmanr(trained.max(axis=1), human).statistic
     by_mean = stats.spearmanr(trained.mean(axis=1), human).statistic
-    assert by_max == pytest.approx(1.0) and by_mean == pytest.approx(-1.0)  # the case where they differ
+    assert by_max > 0.95 and by_mean < -0.95  # the case where they differ
     assert board.loc[MAX_NAME, "spearman"] == pytest.approx(by_max, abs=1e-12)
     assert board.loc[MAX_NAME, "kendall"] == pytest.approx(stats.kendalltau(trained.max(axis=1), human).statistic)
     # the interval comes from max-aggregated replicates too (mean-aggregated ones would sit near -1)
@@ -161,10 +161,10 @@ def html_rows(text: str) -> list[dict[str, str]]:
 def test_report_shows_the_aggregated_figures(aggregated):
     out, v = aggregated["out"], aggregated["validation"]
     board = pd.read_csv(out / "leaderboard.csv").set_index("name")
-    assert board.loc[MAX_NAME, "spearman"] == pytest.approx(1.0)
+    assert board.loc[MAX_NAME, "spearman"] > 0.95  # the mean over features would give about -0.95
     for rows in (markdown_rows((out / "leaderboard.md").read_text()), html_rows((out / "leaderboard.html").read_text())):
         row = next(r for r in rows if r.get("name") == MAX_NAME)
-        assert row["spearman"] == "1.000", row  # the mean over features would rank it -1.000
+        assert row["spearman"] == f"{board.loc[MAX_NAME, 'spearman']:.3f}", row
         assert float(row["spearman_lo"]) > 0, row
     scores = pd.read_csv(out / "scores.csv")
     per_ckpt = scores[scores["metric"] == MAX_NAME].groupby("checkpoint")["score"].max()

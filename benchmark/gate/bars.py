@@ -63,18 +63,30 @@ def bar_for(measured: float, margin: float) -> float:
 
 
 def bars_table(measured: dict[str, float], margin: float, zoo: str) -> str:
-    """The [min_spearman] TOML table: a bar per metric with its measurement beside it."""
+    """The [min_spearman] and [not_a_bar] TOML tables.
+
+    A bar is ``measured - margin`` rounded down. Where that falls below 0 it is no bar: a metric
+    that anti-correlates with the humans would pass it. Such metrics go to [not_a_bar] with their
+    measurement as the value, so the measurement is still checked to reproduce.
+    """
     undefined = [name for name, value in measured.items() if math.isnan(value)]
     if undefined:
         raise InterpbenchError(f"Spearman undefined for {undefined}: give them a reason under [no_bar]")
+    bars = {name: bar_for(value, margin) for name, value in measured.items()}
     lines = [f"# written by scripts/gate_bars.py (margin {margin}) on the zoo in baselines/zoo: {zoo}"]
-    lines += [f'"{name}" = {bar_for(value, margin):.2f}  # measured {value:.3f}' for name, value in measured.items()]
-    return "[min_spearman]\n" + "\n".join(lines) + "\n"
+    lines += [f'"{name}" = {bars[name]:.2f}  # measured {value:.3f}' for name, value in measured.items()
+              if bars[name] >= 0]
+    below = [f'"{name}" = {value:.3f}  # measured; measured - {margin} = {value - margin:.3f} is below 0'
+             for name, value in measured.items() if bars[name] < 0]
+    return ("[min_spearman]\n" + "\n".join(lines) + "\n\n"
+            "# Built-ins whose bar would be below 0 (not a bar): their measured Spearman, re-checked like a bar's.\n"
+            "[not_a_bar]\n" + "\n".join(below) + "\n")
 
 
 def replace_bars_table(text: str, table: str) -> str:
-    """``text`` (the thresholds file) with its [min_spearman] table (up to a blank line) replaced."""
-    new, count = re.subn(r"^\[min_spearman\]\n(?:[^\n]+\n)*", lambda _: table, text, flags=re.MULTILINE)
+    """``text`` (the thresholds file) with its [min_spearman] and [not_a_bar] tables replaced."""
+    pattern = r"^\[min_spearman\]\n(?:[^\n]+\n)*(?:\n(?:#[^\n]*\n)*\[not_a_bar\]\n(?:[^\n]+\n)*)?"
+    new, count = re.subn(pattern, lambda _: table, text, flags=re.MULTILINE)
     if count != 1:
         raise InterpbenchError("the thresholds file has no single [min_spearman] table to replace")
     return new

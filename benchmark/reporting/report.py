@@ -35,38 +35,78 @@ ORIENTED = ("score (oriented: higher = more interpretable) is the metric's model
 FIGURES = {
     "score-vs-levels": "Model score against training level count (line: mean over frame resamples; band: 95% "
                        "interval; one line and marker per training run)",
-    "metric-vs-human": "Model score against the human fraction of interpretable features (colour: level count; "
-                       "marker: run; rho: the leaderboard's Spearman)",
-    "forest": "Spearman with human judgments, 95% bootstrap intervals, beside the human ceiling and baselines",
+    "metric-vs-human": "Model score against the human fraction of interpretable features of the checkpoint's level "
+                       "count (colour: level count; marker: run; rho: the leaderboard's Spearman)",
+    "forest": "Spearman with the per-level-count human means and its 95% interval (level counts resampled), beside "
+              "the noise ceiling and the baselines",
+}
+#: One line each: what the leaderboard's intervals resample and what it tests (printed with every report).
+LEGEND = {
+    "target": "each checkpoint's target is the human fraction of its level count, averaged over both researchers "
+              "and both study runs (a student's run number has no link to the study's runs)",
+    "resampled": "intervals resample level counts with replacement, each with all its checkpoints (Fisher z, "
+                 "bootstrap SE x sqrt(G/(G-1))); frames and NMF fits are not resampled again, their effect is "
+                 "shown as sd_frames and sd_fits",
+    "tested": "p_value: one-sided exact permutation test over the level counts' targets; p_holm: Holm-adjusted over "
+              "the metrics of this report; vs_log_l: paired difference with the log-level-count baseline on the "
+              "same replicates (beats_log_l: its interval above 0)",
 }
 COLUMNS = {
-    "rank": "rank among metrics by Spearman (blank for the ceiling and the baselines, which are not ranked)",
-    "kind": "metric, or a reference row: the human ceiling or a baseline",
-    "name": "metric spec, or what the reference row measures",
-    "spearman": "Spearman rank correlation of the model score (the metric's aggregate of its per-feature "
-                "scores; by default their mean) with the human fraction of interpretable features",
-    "spearman_lo": f"lower end of the {LEVEL:.0%} bootstrap interval of the Spearman (frames and researchers "
-                   "resampled; the ceiling resamples models)",
-    "spearman_hi": f"upper end of the {LEVEL:.0%} bootstrap interval of the Spearman",
-    "kendall": "Kendall rank correlation with the human fraction",
-    "kendall_lo": f"lower end of the {LEVEL:.0%} bootstrap interval of the Kendall",
-    "kendall_hi": f"upper end of the {LEVEL:.0%} bootstrap interval of the Kendall",
+    "rank": "rank among metrics by Spearman (blank for the baselines, which are not ranked)",
+    "kind": "metric, or a baseline that needs no attribution",
+    "name": "metric spec, or what the baseline row measures",
     "higher_is_better": "the metric's direction: up arrow, higher scores mean more interpretable; down arrow, "
                         "lower (its scores are negated before correlating)",
-    "auroc": "feature-level AUROC against per-feature judgments (blank: none exist for these checkpoints)",
-    "beats_randomized": "sanity check: share of checkpoints scoring above their weight-randomized twin "
-                        "(below 0.5 fails)",
+    "spearman": "Spearman of the model score (the metric's aggregate of its per-feature scores; by default their "
+                "mean) with the per-level-count human fraction of interpretable features",
+    "spearman_lo": f"lower end of the {LEVEL:.0%} interval of the Spearman (level counts resampled)",
+    "spearman_hi": f"upper end of the {LEVEL:.0%} interval of the Spearman",
+    "p_value": "one-sided exact permutation p-value of the Spearman (the level counts' targets permuted)",
+    "p_holm": "p_value Holm-adjusted across the metrics of this report",
+    "vs_log_l": "Spearman minus the log-level-count baseline's",
+    "vs_log_l_lo": f"lower end of the {LEVEL:.0%} paired interval of that difference",
+    "vs_log_l_hi": f"upper end of the {LEVEL:.0%} paired interval of that difference",
+    "beats_log_l": "the paired interval of vs_log_l lies above 0: evidence the metric tells more than level count",
+    "detectable_difference": "smallest difference from the log-L baseline this design detects with 80% power",
+    "spearman_r1": "Spearman with researcher 1's per-level-count fractions alone",
+    "spearman_r2": "Spearman with researcher 2's per-level-count fractions alone",
+    "paired_mean": "mean Spearman with the run-paired target (two-researcher mean of the study model of the same "
+                   "level count and run) over every pairing of students with study runs",
+    "paired_min": "lowest run-paired Spearman over those pairings",
+    "paired_max": "highest run-paired Spearman over those pairings",
+    "partial_log_l": "diagnostic: partial Spearman with the target, controlling log level count",
+    "kendall": "Kendall's tau-b with the per-level-count human fraction",
+    "sd_frames": "SD of the Spearman over frame resamples alone (checkpoints fixed)",
+    "sd_fits": "SD of the Spearman over the NMF fits (main fit and refits) alone",
+    "vs_ceiling": "Spearman divided by the noise ceiling (see the ceilings table)",
+    "auroc": "feature-level AUROC against per-feature human judgments of the study with the most judged features "
+             "(blank: none exist; all studies in the feature-level table)",
+    "point_biserial": "feature-level point-biserial correlation with the same judgments",
+    "beats_randomized": "sanity check: share of (checkpoint, randomized twin) pairs where the checkpoint scores "
+                        "higher; twins are fresh networks initialised as the students are (below 0.5 fails)",
+    "beats_randomized_lo": f"lower end of its {LEVEL:.0%} interval (level counts resampled)",
+    "beats_randomized_hi": f"upper end of its {LEVEL:.0%} interval",
+    "n_twins": "randomized twins per checkpoint behind beats_randomized",
     "beats_shuffled_masks": "sanity check: share of checkpoints scoring above the same maps with masks of other "
                             "frames (below 0.5 fails)",
     "area_spearman": "mean Spearman between a frame bin's object area and the score on it (at or above 0.9: the "
                      "score tracks object area, flagged)",
-    "vs_ceiling": "Spearman divided by the human ceiling's",
     "n_checkpoints": "checkpoints the correlation is computed over",
+    "n_level_counts": "level counts (the units resampled and permuted)",
 }
+FEATURE_LEVEL_NOTE = ("Per-feature scores against per-feature human judgments of a labelling study "
+                      "(`interpbench label`, docs/labelling.md), the study's exclusions applied, intervals "
+                      "resampling checkpoints; the study's noise ceiling beside them. Empty until a study has "
+                      "human judgments: the repository ships none it did not collect.")
+#: The columns the Markdown and HTML tables show (the CSV and JSON hold all of COLUMNS).
+SHOWN = ("rank", "name", "spearman", "spearman_lo", "spearman_hi", "p_holm", "vs_log_l", "vs_log_l_lo", "paired_min",
+         "paired_max", "sd_fits", "vs_ceiling", "auroc", "beats_randomized", "beats_shuffled_masks", "area_spearman")
 #: Sanity checks: a metric below this share fails the check; an area Spearman at or above AREA_FLAG is flagged.
 SANITY_PASS = 0.5
 AREA_FLAG = 0.9
 SANITY_COLUMNS = ("beats_randomized", "beats_shuffled_masks")
+#: A metric whose Holm-adjusted p is at or above this is flagged: no evidence it agrees at all.
+SIGNIFICANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -140,7 +180,8 @@ def figure_metric_vs_human(validation: Validation, table: ScoreTable) -> bytes:
     sns = _seaborn()
     matched = validation.matched
     rho = validation.leaderboard.set_index("name")["spearman"]
-    rows = [{"metric": m, "human": matched.at[n, "human"], "level count": f"{int(matched.at[n, 'num_levels']):,}",
+    rows = [{"metric": m, "human": matched.at[n, "human_level_mean"],
+             "level count": f"{int(matched.at[n, 'num_levels']):,}",
              "run": f"run {matched.at[n, 'run']}", "score": score}
             for m in validation.model_boot
             for n, score in zip(matched.index, table.model_scores(m, "trained", matched.index))]
@@ -154,13 +195,13 @@ def figure_metric_vs_human(validation: Validation, table: ScoreTable) -> bytes:
         text = "rho undefined" if math.isnan(value) else f"rho = {value:.2f}"
         ax.text(0.03, 0.95, text, transform=ax.transAxes, va="top", fontsize=9,
                 bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
-    grid.set_axis_labels("human: fraction of features interpretable", "score (oriented)")
+    grid.set_axis_labels("human: fraction interpretable (level-count mean)", "score (oriented)")
     grid.set_titles("{col_name}")
     grid.figure.text(0.01, -0.02, "score (oriented: higher = more interpretable)", fontsize=9)
     return _png(grid.figure)
 
 
-def figure_forest(board: pd.DataFrame) -> bytes:
+def figure_forest(board: pd.DataFrame, ceilings: pd.DataFrame) -> bytes:
     sns = _seaborn()
     import matplotlib.pyplot as plt
 
@@ -171,12 +212,12 @@ def figure_forest(board: pd.DataFrame) -> bytes:
         ax.hlines(y, row["spearman_lo"], row["spearman_hi"], color=palette[row["kind"]], lw=2)
     sns.scatterplot(data=data.assign(y=data.index), x="spearman", y="y", hue="kind", palette=palette,
                     style="kind", s=70, ax=ax, zorder=3)
-    ceiling = board.loc[board["kind"] == "ceiling", "spearman"]
-    if len(ceiling):
-        ax.axvline(float(ceiling.iloc[0]), ls="--", color=palette["ceiling"], lw=1)
+    noise = ceilings.loc[ceilings["name"] == "noise ceiling", "spearman"]
+    if len(noise):
+        ax.axvline(float(noise.iloc[0]), ls="--", color=palette["ceiling"], lw=1, label="noise ceiling")
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_yticks(range(len(data)), data["name"])
-    ax.set(xlabel="Spearman with human judgments (oriented model score vs human fraction)", ylabel="",
+    ax.set(xlabel="Spearman with human judgments (oriented model score vs level-count human fraction)", ylabel="",
            xlim=(-1.05, 1.05))
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title=None)
     return _png(fig)
@@ -240,6 +281,8 @@ def sanity_flags(row: pd.Series | dict) -> list[str]:
         flags.append("tracks object area")
     if _plain(row.get("spearman")) is None:
         flags.append("no rank correlation (every checkpoint scored alike)")
+    elif (_plain(row.get("p_holm")) or 1.0) >= SIGNIFICANCE:
+        flags.append("agreement not distinguishable from 0 (Holm-adjusted p >= 0.05)")
     return flags
 
 
@@ -267,6 +310,11 @@ def leaderboard_json(ctx: ReportContext, validation: Validation, table: ScoreTab
         "metrics": [metric_provenance(spec) for spec in [*table.metrics, *table.errors]],
         "errors": dict(table.errors),
         "columns": COLUMNS,
+        "legend": LEGEND,
+        "design": {k: _plain(v) for k, v in validation.design.items()},
+        "ceilings": board_records(validation.ceilings),
+        "cascade": board_records(validation.cascade),
+        "feature_level": board_records(validation.feature_level),
         "rows": rows,
     }
 
@@ -286,10 +334,15 @@ def md_text(text: object) -> str:
     return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split())), quote=False)
 
 
-def _fmt(value: object) -> str:
+def _cell_text(value: object) -> str:
+    """A table cell's plain text: floats to 3 decimals, NaN and NA blank."""
     if isinstance(value, (float, np.floating)):
         return "" if np.isnan(value) else f"{value:.3f}"
-    return "" if value is pd.NA else md_text(value)
+    return "" if value is pd.NA or value is None else str(value)
+
+
+def _fmt(value: object) -> str:
+    return md_text(_cell_text(value))
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -317,11 +370,52 @@ def _header(validation: Validation, table: ScoreTable, ctx: ReportContext) -> li
     return notes
 
 
+def design_lines(design: dict[str, Any]) -> list[str]:
+    """What the design can tell, in words (from ``Validation.design``)."""
+    return [
+        f"{design['n_checkpoints']} checkpoints at {design['n_level_counts']} level counts; the level count is the "
+        f"unit resampled ({design['n_replicates']} replicates) and permuted ({design['n_permutations']} permutations, "
+        f"smallest possible p {design['min_p_value']:.4f})",
+        f"the permutation test rejects 0 at 5% only for a Spearman of at least {design['critical_spearman']:.3f} "
+        "(a score without ties)",
+        f"median smallest difference from the log-L baseline detectable with 80% power: "
+        f"{design['detectable_difference_median']:.3f}",
+    ]
+
+
+def _cascade_table(cascade: pd.DataFrame) -> pd.DataFrame:
+    """Metrics x cascade steps: share of checkpoints scoring above their own cascaded weights."""
+    if cascade.empty:
+        return cascade
+    wide = cascade.pivot(index="metric", columns="layers_randomized", values="beats_cascade")
+    steps = cascade.drop_duplicates("layers_randomized").set_index("layers_randomized")["step"]
+    wide.columns = [f"{i}: {steps[i]}" for i in wide.columns]
+    return wide.reset_index()
+
+
 def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTable, figure_dir: str) -> str:
+    board = validation.leaderboard
     parts = ["# interpbench leaderboard", "", *(f"- {md_text(line)}" for line in _header(validation, table, ctx)), "",
              "Provenance in full (each metric's spec, origin and plugin file hash, the settings, the frames' hash) "
-             "is in `leaderboard.json` beside `leaderboard.csv`, which holds the same rows.", "",
-             markdown_table(validation.leaderboard), "", "Columns:", ""]
+             "is in `leaderboard.json` beside `leaderboard.csv`, which hold every column of every row; "
+             "`model_scores.csv` holds each checkpoint's model score under every resample, refit and control.", "",
+             *(f"- **{k}**: {md_text(v)}" for k, v in LEGEND.items()), "",
+             markdown_table(board[[c for c in SHOWN if c in board.columns]]), "",
+             "## Ceilings of the human target", "",
+             "Against the run-paired target (each published model's two-researcher mean); intervals resample level "
+             "counts.", "", markdown_table(validation.ceilings), "",
+             "## What this design can tell", "", *(f"- {md_text(line)}" for line in design_lines(validation.design)), ""]
+    cascade = _cascade_table(validation.cascade)
+    if not cascade.empty:
+        parts += ["## Cascading randomization", "",
+                  "Share of checkpoints whose score is above that of the same checkpoint with its top layers "
+                  "re-initialised as the students are (column: layers randomized, top first; Adebayo et al. 2018). "
+                  "A metric that sees the trained weights should fall as more layers are randomized.", "",
+                  markdown_table(cascade), ""]
+    parts += ["## Feature-level agreement", "", FEATURE_LEVEL_NOTE, ""]
+    if not validation.feature_level.empty:
+        parts += [markdown_table(validation.feature_level), ""]
+    parts += ["Columns:", ""]
     parts += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
     parts += ["", f"Figures: {ORIENTED}."]
     for name, caption in FIGURES.items():
@@ -329,10 +423,10 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
     return "\n".join(parts) + "\n"
 
 
-def render_status(board: pd.DataFrame, source: str = "reports/leaderboard.csv") -> str:
+def render_status(board: pd.DataFrame, ceilings: pd.DataFrame, source: str = "reports/leaderboard.csv") -> str:
     """A short Markdown status table for the README, from a leaderboard (``validation.leaderboard``
-    or ``leaderboard.csv`` read back): the ceiling, the best baseline, the best metric and how
-    many metrics pass both sanity checks."""
+    or ``leaderboard.csv`` read back) and its ceilings: the noise ceiling, the best baseline, the
+    best metric, how many metrics beat the level-count baseline and how many pass both sanity checks."""
 
     def interval(row: pd.Series) -> str:
         lo, hi = _plain(row["spearman_lo"]), _plain(row["spearman_hi"])
@@ -345,13 +439,19 @@ def render_status(board: pd.DataFrame, source: str = "reports/leaderboard.csv") 
     metrics = board[board["kind"] == "metric"].sort_values("spearman", ascending=False, na_position="last")
     baselines = board[board["kind"] == "baseline"].sort_values("spearman", ascending=False)
     lines = ["| | Spearman with human judgments | 95% interval |", "|---|---|---|"]
-    for _, row in board[board["kind"] == "ceiling"].iterrows():
-        lines.append(line(f"human ceiling ({md_text(row['name'])})", row))
+    for _, row in ceilings[ceilings["name"] == "noise ceiling"].iterrows():
+        lines.append(line("noise ceiling of the human target", row))
     if len(baselines):
         lines.append(line(f"best baseline ({md_text(baselines.iloc[0]['name'])})", baselines.iloc[0]))
     if len(metrics):
         lines.append(line(f"best metric ({md_text(metrics.iloc[0]['name'])})", metrics.iloc[0]))
         passing = sum(not any("check" in f for f in sanity_flags(row)) for _, row in metrics.iterrows())
+        beating = int(metrics["beats_log_l"].astype(bool).sum())
+        significant = int((metrics["p_holm"] < SIGNIFICANCE).sum())
+        lines.append(f"| metrics whose agreement is distinguishable from 0 (Holm p < 0.05) | {significant} of "
+                     f"{len(metrics)} | |")
+        lines.append(f"| metrics beating the log-level-count baseline (paired interval above 0) | {beating} of "
+                     f"{len(metrics)} | |")
         lines.append(f"| metrics passing both sanity checks | {passing} of {len(metrics)} | |")
     return "\n".join(lines) + f"\n\nGenerated from `{source}` by `interpbench report`.\n"
 
@@ -412,8 +512,7 @@ _SCRIPT = """
 """
 
 #: The table's columns in order, with how each cell is drawn.
-_NUMERIC = ("spearman", "spearman_lo", "spearman_hi", "kendall", "kendall_lo", "kendall_hi", "vs_ceiling", "auroc",
-            "beats_randomized", "beats_shuffled_masks", "area_spearman")
+_NUMERIC = tuple(c for c in SHOWN if c not in ("rank", "name"))
 
 
 def _na_reason(column: str, row: dict, n_bootstrap: int) -> str:
@@ -421,13 +520,17 @@ def _na_reason(column: str, row: dict, n_bootstrap: int) -> str:
     if column in ("auroc",):
         return "no per-feature human judgments exist for these checkpoints"
     if row.get("kind") != "metric" and column in ("beats_randomized", "beats_shuffled_masks", "area_spearman",
-                                                  "auroc"):
-        return "a sanity check of metrics; not defined for a reference row"
+                                                  "auroc", "p_holm", "sd_frames", "sd_fits"):
+        return "defined for metrics only; not for a baseline row"
+    if column.startswith("vs_log_l") and row.get("name") == "baseline: log level count":
+        return "the baseline compared with itself"
+    if column == "partial_log_l":
+        return "undefined: log level count determines the score or the target"
     if column in ("spearman", "kendall", "vs_ceiling") or row.get("spearman") is None:
         return ("undefined: the metric gave every checkpoint the same model score (a control such as "
                 "random-attribution), so there is no rank correlation")
     if column.endswith(("_lo", "_hi")) and n_bootstrap == 0:
-        return "no interval: scored without frame resamples (--bootstrap 0)"
+        return "no interval: not estimable from these replicates"
     return "undefined"
 
 
@@ -457,7 +560,6 @@ def _row_html(row: dict, info: dict[str, Any] | None, n_bootstrap: int) -> str:
     else:
         cells.append("<td class='dir' data-v='' title='not a metric: no direction'></td>")
     cells += [_num_cell(c, row, n_bootstrap) for c in _NUMERIC]
-    cells.append(f"<td data-v='{row.get('n_checkpoints') or ''}'>{row.get('n_checkpoints') or ''}</td>")
     chips = "".join(
         f"<span class='flag{' area' if 'area' in f else (' undef' if 'correlation' in f else '')}'>"
         f"{html.escape(f)}</span>" for f in flags)
@@ -475,13 +577,22 @@ def _row_html(row: dict, info: dict[str, Any] | None, n_bootstrap: int) -> str:
     return f"<tr class='{css}' data-name='{name}' data-flags='{len(flags)}'>{''.join(cells)}</tr>"
 
 
+def _plain_table_html(frame: pd.DataFrame) -> str:
+    """A small static table (ceilings, cascade), every cell escaped."""
+    head = "".join(f"<th class='text' title='{html.escape(COLUMNS.get(str(c), str(c)), quote=True)}'>"
+                   f"{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(f"<td class='text'>{html.escape(_cell_text(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table class='board'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
 def _docstring_html(text: str) -> str:
     """A docstring line as HTML: escaped, its reStructuredText ````literals```` as <code>."""
     parts = html.escape(text).split("``")
     return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
 
 
-_HEADERS = ["rank", "name", "higher_is_better", *_NUMERIC, "n_checkpoints", "flags", "description / origin"]
+_HEADERS = ["rank", "name", "higher_is_better", *_NUMERIC, "flags", "description / origin"]
 _HEADER_TITLES = {**COLUMNS, "flags": "failed sanity checks (below 0.5) and other reasons to look twice",
                   "description / origin": "first line of the metric's docstring; where it was registered from"}
 
@@ -500,10 +611,13 @@ def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, f
     reference = [r for r in data["rows"] if r["kind"] != "metric"]
     metrics = [r for r in data["rows"] if r["kind"] == "metric"]
     body = (f"<tbody class='metrics'>{''.join(_row_html(r, infos.get(r['name']), n_boot) for r in metrics)}</tbody>"
-            f"<tbody class='reference'><tr class='group'><th colspan='{width}'>Reference rows, not ranked: the human "
-            "ceiling (how well one researcher's judgments predict the other's) and baselines that need no "
-            f"attribution</th></tr>{''.join(_row_html(r, None, n_boot) for r in reference)}</tbody>")
+            f"<tbody class='reference'><tr class='group'><th colspan='{width}'>Reference rows, not ranked: baselines "
+            "that need no attribution (the ceilings of the human target are in their own table below)</th></tr>"
+            f"{''.join(_row_html(r, None, n_boot) for r in reference)}</tbody>")
     items = "".join(f"<li>{html.escape(line)}</li>" for line in _header(validation, table, ctx))
+    legend_items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in LEGEND.items())
+    design_items = "".join(f"<li>{html.escape(line)}</li>" for line in design_lines(validation.design))
+    cascade = _cascade_table(validation.cascade)
     n_flagged = sum(1 for r in metrics if r["flags"])
     legend = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in _HEADER_TITLES.items())
     legend += ("<dt>n/a</dt><dd>a blank figure; hover it for why (e.g. a control that scores every checkpoint "
@@ -527,19 +641,53 @@ def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, f
         "placeholder='metric name'></label><label><input type='checkbox' id='clean'> only metrics with no "
         f"flags</label><span><span id='shown'>{len(metrics)}</span> of {len(metrics)} metrics shown; "
         f"{n_flagged} flagged</span></div>"
+        f"<ul class='prov'>{legend_items}</ul>"
         f"<table class='board' id='board'><thead><tr>{head}</tr></thead>{body}</table>"
+        "<h2>Ceilings of the human target</h2><p>Against the run-paired target (each published model's "
+        "two-researcher mean); intervals resample level counts.</p>"
+        f"{_plain_table_html(validation.ceilings)}"
+        f"<h2>What this design can tell</h2><ul class='prov'>{design_items}</ul>"
+        f"<h2>Feature-level agreement</h2><p>{html.escape(FEATURE_LEVEL_NOTE.replace('`', ''))}</p>"
+        + (_plain_table_html(validation.feature_level) if not validation.feature_level.empty else "")
+        + (f"<h2>Cascading randomization</h2><p>Share of checkpoints scoring above the same checkpoint with its top "
+           f"layers re-initialised (column: layers randomized, top first).</p>{_plain_table_html(cascade)}"
+           if not cascade.empty else "")
+        +
         f"<h2>Columns</h2><dl class='legend'>{legend}</dl>"
         f"<h2>Figures</h2>{images}<script>{_SCRIPT}</script></body></html>\n"
     )
 
 
+#: ScoreTable fields written to model_scores.csv, one row per checkpoint, metric and entry.
+REPLICATE_FIELDS = ("trained", "boot", "refits", "randomized", "cascade", "shuffled")
+
+
+def model_scores_long(table: ScoreTable, names: pd.Index) -> pd.DataFrame:
+    """Oriented model scores of every checkpoint under every resample, refit and control: what
+    ``tests/test_report_recompute.py`` (or anyone) recomputes the leaderboard from."""
+    frames = []
+    for metric in table.metrics:
+        for field in REPLICATE_FIELDS:
+            values = np.asarray(table.model_scores(metric, field, names), dtype=np.float64).reshape(len(names), -1)
+            if values.shape[1] == 0:
+                continue
+            frame = pd.DataFrame(values, index=names).stack().rename("score").reset_index()
+            frame.columns = ["checkpoint", "index", "score"]
+            frames.append(frame.assign(metric=metric, kind=field))
+    out = pd.concat(frames, ignore_index=True)
+    levels = table.checkpoints.loc[out["checkpoint"], ["num_levels", "run"]].reset_index(drop=True)
+    out = pd.concat([out, levels], axis=1)
+    return out[["checkpoint", "num_levels", "run", "metric", "kind", "index", "score"]]
+
+
 def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation, table: ScoreTable) -> list[Path]:
-    """Write leaderboard.{md,html,csv,json}, status.md, scores.csv and figures/*.png under ``out_dir``."""
+    """Write leaderboard.{md,html,csv,json}, status.md, scores.csv, model_scores.csv, ceilings.csv,
+    cascade.csv and figures/*.png under ``out_dir``."""
     out_dir = Path(out_dir)
     figures = {
         "score-vs-levels": figure_score_vs_levels(_score_replicates(validation, table)),
         "metric-vs-human": figure_metric_vs_human(validation, table),
-        "forest": figure_forest(validation.leaderboard),
+        "forest": figure_forest(validation.leaderboard, validation.ceilings),
     }
     written = []
     for name, png in figures.items():
@@ -549,9 +697,12 @@ def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation
         "leaderboard.csv": validation.leaderboard.to_csv(index=False),
         "leaderboard.json": json.dumps(leaderboard_json(ctx, validation, table), indent=1, allow_nan=False) + "\n",
         "scores.csv": table.long().to_csv(index=False),
+        "model_scores.csv": model_scores_long(table, validation.matched.index).to_csv(index=False),
+        "ceilings.csv": validation.ceilings.to_csv(index=False),
+        "cascade.csv": validation.cascade.to_csv(index=False),
         "leaderboard.md": render_markdown(ctx, validation, table, "figures"),
         "leaderboard.html": render_html(ctx, validation, table, figures),
-        "status.md": render_status(validation.leaderboard),
+        "status.md": render_status(validation.leaderboard, validation.ceilings),
     }
     for name, text in outputs.items():
         atomic.write_text(out_dir / name, text)

@@ -1,13 +1,21 @@
-"""Agreement between metrics and human judgments: rank correlations, bootstrap intervals, sanity.
+"""Agreement between metrics and human judgments, with what the design can and cannot tell.
 
 Pure functions on arrays and tables, so that every number of the leaderboard can be recomputed
-from ``scores.csv`` and the label files without running a model.
+from ``model_scores.csv`` and the label files without running a model (``tests/test_report_recompute.py``).
 
-The bootstrap: replicate ``b`` re-scores every checkpoint on the same resampled frames
-(``boot[b]``, from :mod:`interpbench.scoring.plan`) and pairs it with a resample of the researchers
-(``researcher_draws[b]``), so the interval covers both the choice of evaluation frames and the
-choice of judges. The human ceiling has neither frames nor a second pair of judges to resample;
-its interval resamples the 14 models instead. Intervals are 95% percentile intervals.
+The design (``docs/validation.md``): 14 checkpoints at 7 level counts; the human target varies
+almost only between level counts and a student's run number has no link to the study's runs. So
+
+* the ranked figure, ``spearman``, is against the **per-level-count human means** (both
+  researchers, both study runs): it does not depend on how students are paired with study runs;
+  the run-paired figure is reported as its mean and range over every pairing;
+* intervals resample **level counts** (all their checkpoints kept), with the small-sample
+  correction the coverage study calls for (:mod:`interpbench.validation.inference`); how much the
+  frames and the NMF fit move a figure is reported beside it (``sd_frames``, ``sd_fits``), and
+  ``hierarchical=True`` resamples them inside the interval too (conservative);
+* tests are **permutations of level counts**, Holm-adjusted across the report's metrics, plus a
+  paired comparison with the log-level-count baseline on the same replicates;
+* the ceilings (:mod:`interpbench.validation.ceilings`) are named for what they are.
 """
 
 from __future__ import annotations
@@ -21,117 +29,93 @@ from scipy import stats
 
 from interpbench.infra.errors import InterpbenchError
 from interpbench.metrics.base import orientation
+from interpbench.validation.ceilings import Ceiling, target_ceilings
+from interpbench.validation.design import Design, cluster_bootstrap_counts, run_relabelings
+from interpbench.validation.feature_level import COLUMNS as FEATURE_LEVEL_COLUMNS
+from interpbench.validation.feature_level import feature_level_rows
+from interpbench.validation.inference import (
+    DEFAULT_REPLICATES,
+    LEVEL,
+    bootstrap_spearman,
+    critical_spearman,
+    detectable_difference,
+    fisher_interval,
+    holm,
+    normal_interval,
+    percentile_interval,
+    permutation_null,
+    permutation_pvalue,
+    replicate_scores,
+)
+from interpbench.validation.ranks import partial_spearman, spearman, spearman_rows
 
 if TYPE_CHECKING:
     from interpbench.scoring.table import ScoreTable
+    from interpbench.validation.feature_labels import StudyJudgments
     from interpbench.validation.labels import AggregateJudgments
 
-LEVEL = 0.95
-#: Researcher draws for the baselines and the ceiling when the table has no frame resamples.
-DEFAULT_REPLICATES = 1000
+__all__ = ["LEVEL", "Validation", "match_checkpoints", "validate"]
+
+LOG_L = "baseline: log level count"
+TEST_COMPLETION = "baseline: test completion"
 
 
 @dataclass(frozen=True)
-class Agreement:
-    """A rank correlation with the human target and its bootstrap replicates."""
+class Targets:
+    """The human targets of the matched checkpoints.
 
-    spearman: float
-    kendall: float
-    spearman_boot: np.ndarray  # (B,)
-    kendall_boot: np.ndarray  # (B,)
-
-    def row(self) -> dict[str, float]:
-        s_lo, s_hi = percentile_interval(self.spearman_boot)
-        k_lo, k_hi = percentile_interval(self.kendall_boot)
-        return {"spearman": self.spearman, "spearman_lo": s_lo, "spearman_hi": s_hi,
-                "kendall": self.kendall, "kendall_lo": k_lo, "kendall_hi": k_hi}
-
-
-def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman's rho of each row pair of ``x`` and ``y`` (B, n), vectorized; NaN for a constant row.
-
-    Average ranks for ties, then Pearson on ranks: the same definition as ``scipy.stats.spearmanr``.
+    level_mean (n,): mean of both researchers over both study runs of the checkpoint's level count;
+    by_researcher (n, R): each researcher's per-level-count mean;
+    cluster_target (G,): ``level_mean`` per level count (what the permutations move);
+    paired (P, n): the two-researcher mean of the study model each checkpoint is paired with, under
+    every pairing of students with study runs (row 0: student run r with study run r).
     """
-    rx = stats.rankdata(np.atleast_2d(x), axis=1)
-    ry = stats.rankdata(np.atleast_2d(y), axis=1)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    denom = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = (rx * ry).sum(axis=1) / denom
-    return np.where(denom > 0, rho, np.nan)
+
+    level_mean: np.ndarray
+    by_researcher: np.ndarray
+    cluster_target: np.ndarray
+    paired: np.ndarray
+
+    @classmethod
+    def build(cls, matched: pd.DataFrame, by_researcher: pd.DataFrame, design: Design) -> Targets:
+        levels = matched["num_levels"].to_numpy()
+        per_level = by_researcher.groupby(level="num_levels").mean()  # (G, R)
+        researcher = per_level.loc[levels].to_numpy(dtype=float)  # (n, R)
+        pairings = run_relabelings(matched["run"].to_numpy(), design)
+        mean = by_researcher.mean(axis=1)
+        paired = np.stack([mean.loc[list(zip(levels, runs))].to_numpy(dtype=float) for runs in pairings])
+        level_mean = researcher.mean(axis=1)
+        return cls(level_mean, researcher, design.cluster_means(level_mean), paired)
 
 
-def kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Kendall's tau-b of each row pair (B, n); n is the number of checkpoints (~14), so a loop is cheap."""
-    x, y = np.atleast_2d(x), np.atleast_2d(y)
-    return np.array([stats.kendalltau(a, b).statistic for a, b in zip(x, y)], dtype=np.float64)
+@dataclass
+class Validation:
+    """The leaderboard and what its figures are drawn from.
 
-
-def percentile_interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """The central ``level`` percentile interval of the finite replicates (NaN, NaN if none)."""
-    finite = replicates[np.isfinite(replicates)]
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(finite, [tail, 100 - tail])
-    return float(lo), float(hi)
-
-
-def researcher_draws(n_researchers: int, n_replicates: int, seed: int) -> np.ndarray:
-    """int (B, R): which researchers each replicate uses, drawn with replacement."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    return rng.integers(0, n_researchers, size=(n_replicates, n_researchers))
-
-
-def human_replicates(by_researcher: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """(B, n): each model's mean judgment over the researchers of each replicate.
-
-    ``by_researcher`` is (n models, R). A researcher is resampled as a whole (the same draw for
-    every model), since a judge's leniency is shared across the models they judge.
+    leaderboard: one row per metric and baseline (see ``docs/validation.md``).
+    ceilings:    rater vs rater, noise ceiling, L-ceiling, log L against the run-paired target.
+    cascade:     per metric and cascade step, how the trained checkpoints compare with their own
+                 progressively randomized weights.
+    feature_level: per metric, study and task type, agreement of per-feature scores with the
+                 study's per-feature human judgments (``validation.feature_level``); empty when no
+                 study has judgments.
+    design:      what the design can detect (checkpoints, level counts, replicates, permutations,
+                 the smallest Spearman the permutation test rejects, the detectable difference).
+    matched:     the checkpoints validated, with their human target (index: checkpoint name).
+    model_boot:  per metric, (B, n) oriented model scores per frame resample (for the figures).
+    correlation_boot: per leaderboard row, the Spearman replicates behind its interval.
+    unmatched:   checkpoints that have no published judgment for their level count.
     """
-    return by_researcher[:, draws].mean(axis=2).T
 
-
-def agreement(model: np.ndarray, model_boot: np.ndarray, human: np.ndarray, human_boot: np.ndarray) -> Agreement:
-    """Spearman and Kendall of ``model`` (n,) with ``human`` (n,), with paired replicates (B, n)."""
-    return Agreement(
-        spearman=float(spearman_rows(model, human)[0]),
-        kendall=float(stats.kendalltau(model, human).statistic),
-        spearman_boot=spearman_rows(model_boot, human_boot),
-        kendall_boot=kendall_rows(model_boot, human_boot),
-    )
-
-
-def ceiling(by_researcher: np.ndarray, n_replicates: int, seed: int) -> Agreement:
-    """Researcher 1 vs researcher 2 over the models; the interval resamples models (pairs)."""
-    if by_researcher.shape[1] != 2:
-        raise ValueError(f"the ceiling compares two researchers, got {by_researcher.shape[1]}")
-    a, b = by_researcher[:, 0], by_researcher[:, 1]
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    idx = rng.integers(0, len(a), size=(n_replicates, len(a)))
-    return agreement(a, a[idx], b, b[idx])
-
-
-def feature_auroc(feature_scores: pd.DataFrame, judgments: pd.DataFrame) -> float:
-    """AUROC of per-feature scores for telling features judged interpretable from the rest.
-
-    ``feature_scores``: checkpoint, feature, score (oriented: higher = more interpretable).
-    ``judgments``: human per-feature judgments (``interpbench.validation.labels``), one row per labeller; a
-    feature counts as interpretable when its judgment is at least half its scale. NaN when the
-    judgments do not hold both classes.
-    """
-    merged = judgments.merge(feature_scores, on=["checkpoint", "feature"], how="inner")
-    labels = merged["interpretable"].to_numpy() >= 0.5
-    if merged.empty or labels.all() or not labels.any():
-        return float("nan")
-    u = stats.mannwhitneyu(merged.loc[labels, "score"], merged.loc[~labels, "score"]).statistic
-    return float(u / (labels.sum() * (~labels).sum()))
-
-
-def fraction_above(trained: np.ndarray, control: np.ndarray) -> float:
-    """Share of checkpoints whose (oriented) score beats the control's: 1.0 is the healthy answer."""
-    return float(np.mean(trained > control))
+    leaderboard: pd.DataFrame
+    ceilings: pd.DataFrame
+    cascade: pd.DataFrame
+    feature_level: pd.DataFrame
+    design: dict[str, float | int]
+    matched: pd.DataFrame
+    model_boot: dict[str, np.ndarray]
+    correlation_boot: dict[str, np.ndarray]
+    unmatched: list[str] = field(default_factory=list)
 
 
 def area_correlation(bin_area: np.ndarray, bin_scores: np.ndarray) -> float:
@@ -144,32 +128,18 @@ def area_correlation(bin_area: np.ndarray, bin_scores: np.ndarray) -> float:
     return float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan")
 
 
-# -- the leaderboard -------------------------------------------------------------------------------
+def share_beaten(trained: np.ndarray, control: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
+    """Share of (checkpoint, control) pairs where the trained score is higher, with its interval
+    over the cluster-bootstrap ``counts`` (B, n). ``control`` is (n,) or (n, T)."""
+    wins = (trained[:, None] > np.atleast_2d(control.T).T).mean(axis=1)  # (n,) share over the T controls
+    boot = (counts * wins).sum(axis=1) / counts.sum(axis=1)
+    return (float(wins.mean()), *percentile_interval(boot))
 
 
-@dataclass
-class Validation:
-    """The leaderboard and what its figures are drawn from.
+def match_checkpoints(table: ScoreTable, labels: AggregateJudgments, method: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Checkpoints of one training method whose level count has published judgments.
 
-    leaderboard: one row per metric, the ceiling and each baseline (see ``docs/validation.md``).
-    matched:     the checkpoints validated, with their human target (index: checkpoint name).
-    model_boot:  per metric, (B, n) oriented model scores (the metric's aggregate) per replicate.
-    correlation_boot: per leaderboard row, the Spearman replicates behind its interval.
-    unmatched:   checkpoints that have no published judgment for their (level count, run).
-    """
-
-    leaderboard: pd.DataFrame
-    matched: pd.DataFrame
-    model_boot: dict[str, np.ndarray]
-    correlation_boot: dict[str, np.ndarray]
-    unmatched: list[str] = field(default_factory=list)
-
-
-def match_checkpoints(table: ScoreTable, labels: AggregateJudgments, method: str | None) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Checkpoints of one training method joined to the judgments with the same (level count, run).
-
-    Returns (matched checkpoints with a ``human`` column, their by-researcher fractions (n, R),
-    names of the checkpoints that have no judgment).
+    Returns (matched checkpoints, names of the checkpoints whose level count has no judgment).
     """
     methods = sorted(table.checkpoints["method"].unique())
     if method is None and len(methods) > 1:
@@ -186,71 +156,187 @@ def match_checkpoints(table: ScoreTable, labels: AggregateJudgments, method: str
         raise InterpbenchError(
             f"only {len(matched)} checkpoint(s) of method {method!r} match a judged (level count, run); need 3"
         )
-    return matched, by_researcher.loc[keys[found]].to_numpy(), ckpts.index[~found].tolist()
+    return matched, ckpts.index[~found].tolist()
 
 
-def _metric_row(table: ScoreTable, metric: str, matched: pd.DataFrame, human_boot: np.ndarray,
-                judgments: pd.DataFrame | None) -> tuple[dict, np.ndarray, Agreement]:
+@dataclass(frozen=True)
+class _Setting:
+    """What every scored row is compared against, drawn once per validation."""
+
+    design: Design
+    targets: Targets
+    counts: np.ndarray  # (B, n) cluster-bootstrap counts
+    log_l: np.ndarray  # (n,)
+    log_l_boot: np.ndarray  # (B,) the baseline's replicates on the same counts
+    seed: int
+    hierarchical: bool
+
+
+def _agreement_row(name: str, kind: str, score: np.ndarray, replicates: np.ndarray, s: _Setting) -> tuple[dict, np.ndarray]:
+    """Every figure of one scored row: point, interval, test, paired difference, diagnostics.
+
+    ``replicates`` (B, n) are the scores each bootstrap replicate sees (``score`` itself unless
+    the validation is hierarchical)."""
+    t, g = s.targets, s.design.n_clusters
+    point = spearman(score, t.level_mean)
+    boot = bootstrap_spearman(replicates, t.level_mean, s.counts)
+    null = permutation_null(score, t.cluster_target, s.design, s.seed)
+    diff_point = point - spearman(s.log_l, t.level_mean)
+    diff = boot - s.log_l_boot
+    paired = spearman_rows(np.broadcast_to(score, t.paired.shape), t.paired)
+    live = np.isfinite(paired).any()
+    row = {
+        "kind": kind, "name": name, "spearman": point,
+        **dict(zip(("spearman_lo", "spearman_hi"), fisher_interval(point, boot, g))),
+        "p_value": permutation_pvalue(null, point),
+        "vs_log_l": diff_point,
+        **dict(zip(("vs_log_l_lo", "vs_log_l_hi"),
+                   (np.nan, np.nan) if name == LOG_L else normal_interval(diff_point, diff, g))),
+        "detectable_difference": np.nan if name == LOG_L else detectable_difference(diff, g),
+        "spearman_r1": spearman(score, t.by_researcher[:, 0]),
+        "spearman_r2": spearman(score, t.by_researcher[:, 1]),
+        "paired_mean": float(np.nanmean(paired)) if live else np.nan,
+        "paired_min": float(np.nanmin(paired)) if live else np.nan,
+        "paired_max": float(np.nanmax(paired)) if live else np.nan,
+        "partial_log_l": partial_spearman(score, t.level_mean, s.log_l),
+        "kendall": float(stats.kendalltau(score, t.level_mean).statistic),
+    }
+    return row, boot
+
+
+def _spread(rows: np.ndarray, target: np.ndarray) -> float:
+    """SD of the Spearman over replicate rows (B, n) of scores with no resampling of checkpoints."""
+    if rows.shape[0] < 2:
+        return float("nan")
+    rho = spearman_rows(rows, np.broadcast_to(target, rows.shape))
+    return float(np.nanstd(rho, ddof=1)) if np.isfinite(rho).sum() > 1 else float("nan")
+
+
+def _metric_row(table: ScoreTable, metric: str, matched: pd.DataFrame,
+                s: _Setting) -> tuple[dict, np.ndarray, np.ndarray, list[dict]]:
     names = matched.index
     model = table.model_scores(metric, "trained", names)
-    boot = table.model_scores(metric, "boot", names).T  # (B, n)
-    agree = agreement(model, boot, matched["human"].to_numpy(), human_boot)
-    sign = orientation(table.metric_objects[metric])
-    auroc = float("nan")
-    if judgments is not None and not judgments.empty:
-        per_feature = pd.DataFrame([{"checkpoint": n, "feature": f, "score": sign * v}
-                                    for n in names for f, v in enumerate(table.scores[metric][n].trained)])
-        auroc = feature_auroc(per_feature, judgments)
-    row = {
-        "kind": "metric", "name": metric, "higher_is_better": table.higher_is_better[metric], **agree.row(),
-        "auroc": auroc,
-        "beats_randomized": fraction_above(model, table.model_scores(metric, "randomized", names)),
-        "beats_shuffled_masks": fraction_above(model, table.model_scores(metric, "shuffled", names)),
+    frames = table.model_scores(metric, "boot", names)  # (n, B)
+    refits = table.model_scores(metric, "refits", names)  # (n, R)
+    replicates = (replicate_scores(model, frames, refits, len(s.counts), s.seed) if s.hierarchical
+                  else np.broadcast_to(model, s.counts.shape))
+    row, boot = _agreement_row(metric, "metric", model, replicates, s)
+    row["sd_frames"] = _spread(frames.T, s.targets.level_mean)
+    row["sd_fits"] = _spread(np.concatenate([model[None], refits.T]), s.targets.level_mean)
+    randomized = table.model_scores(metric, "randomized", names)  # (n, T)
+    beats_rand = share_beaten(model, randomized, s.counts)
+    beats_shuf = share_beaten(model, table.model_scores(metric, "shuffled", names), s.counts)
+    row.update({
+        "higher_is_better": table.higher_is_better[metric],
+        "beats_randomized": beats_rand[0], "beats_randomized_lo": beats_rand[1], "beats_randomized_hi": beats_rand[2],
+        "n_twins": randomized.shape[1],
+        "beats_shuffled_masks": beats_shuf[0],
         "area_spearman": area_correlation(table.bin_area, table.model_scores(metric, "area_bins", names)),
+    })
+    cascade = table.model_scores(metric, "cascade", names)  # (n, S)
+    steps = [{"metric": metric, "step": step, "layers_randomized": i + 1,
+              **dict(zip(("beats_cascade", "beats_cascade_lo", "beats_cascade_hi"),
+                         share_beaten(model, cascade[:, i], s.counts))),
+              "spearman_cascaded": spearman(cascade[:, i], s.targets.level_mean)}
+             for i, step in enumerate(table.cascade_steps)]
+    return row, boot, frames.T, steps
+
+
+def design_summary(s: _Setting, board: pd.DataFrame) -> dict[str, float | int]:
+    """What this design can detect, printed with the report."""
+    tie_free = np.arange(s.design.n, dtype=float)  # the null of a score without ties
+    null = permutation_null(tie_free, s.targets.cluster_target, s.design, s.seed)
+    metrics = board[board["kind"] == "metric"]
+    return {
+        "n_checkpoints": s.design.n, "n_level_counts": s.design.n_clusters, "n_replicates": len(s.counts),
+        "n_permutations": len(null), "critical_spearman": critical_spearman(null),
+        "min_p_value": 1.0 / len(null),
+        "detectable_difference_median": float(np.nanmedian(metrics["detectable_difference"]))
+        if len(metrics) and metrics["detectable_difference"].notna().any() else float("nan"),
     }
-    return row, boot, agree
 
 
-def validate(table: ScoreTable, labels: AggregateJudgments, *, judgments: pd.DataFrame | None = None,
-             method: str | None = None, seed: int = 0) -> Validation:
-    """Every metric of ``table`` against the human judgments, beside the ceiling and the baselines.
-
-    Metric intervals pair the table's frame resamples with researcher draws; with no frame
-    resamples (``n_bootstrap = 0``) metric intervals are NaN and only the point figures count.
-    """
-    matched, by_researcher, unmatched = match_checkpoints(table, labels, method)
-    n_boot = table.config.n_bootstrap
-    human = matched["human"].to_numpy()
-    human_boot = human_replicates(by_researcher, researcher_draws(by_researcher.shape[1], n_boot, seed))
-    # Baselines and the ceiling have no frames; their replicates are researcher (or model) draws only.
-    baseline_draws = researcher_draws(by_researcher.shape[1], n_boot or DEFAULT_REPLICATES, seed)
-    baseline_human = human_replicates(by_researcher, baseline_draws)
-    rows: list[dict] = []
-    model_boot: dict[str, np.ndarray] = {}
-    correlation_boot: dict[str, np.ndarray] = {}
-
-    top = ceiling(labels.by_researcher().to_numpy(), n_boot or DEFAULT_REPLICATES, seed)
-    rows.append({"kind": "ceiling", "name": "human: researcher 1 vs 2", **top.row()})
-    correlation_boot[rows[-1]["name"]] = top.spearman_boot
-    baselines = {"baseline: log level count": np.log(matched["num_levels"].to_numpy(dtype=float)),
-                 "baseline: test completion": matched["test_completion"].to_numpy(dtype=float)}
-    for name, values in baselines.items():
-        agree = agreement(values, np.broadcast_to(values, baseline_human.shape), human, baseline_human)
-        rows.append({"kind": "baseline", "name": name, **agree.row()})
-        correlation_boot[name] = agree.spearman_boot
+def oriented_feature_scores(table: ScoreTable, names: pd.Index) -> pd.DataFrame:
+    """checkpoint, feature, metric, score: every per-feature score, oriented (higher = more interpretable)."""
+    rows = []
     for metric in table.metrics:
-        row, boot, agree = _metric_row(table, metric, matched, human_boot, judgments)
-        rows.append(row)
-        model_boot[metric] = boot
-        correlation_boot[metric] = agree.spearman_boot
+        sign = orientation(table.metric_objects[metric])
+        rows += [{"checkpoint": n, "feature": f, "metric": metric, "score": sign * float(v)}
+                 for n in names for f, v in enumerate(table.scores[metric][n].trained)]
+    return pd.DataFrame(rows, columns=["checkpoint", "feature", "metric", "score"])
 
-    board = pd.DataFrame(rows)
-    board["vs_ceiling"] = board["spearman"] / top.spearman
-    board["n_checkpoints"] = np.where(board["kind"] == "ceiling", len(labels.by_researcher()), len(matched))
-    order = board["kind"].map({"ceiling": 0, "baseline": 1, "metric": 2})
+
+def _feature_level(table: ScoreTable, names: pd.Index, studies: list[StudyJudgments], seed: int) -> pd.DataFrame:
+    if not studies:
+        return pd.DataFrame(columns=list(FEATURE_LEVEL_COLUMNS))
+    return feature_level_rows(oriented_feature_scores(table, names), studies, seed=seed)
+
+
+def _with_feature_columns(board: pd.DataFrame, feature_level: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard's auroc and point_biserial: the study and task with the most judged features."""
+    board = board.assign(auroc=np.nan, point_biserial=np.nan)
+    if feature_level.empty:
+        return board
+    best = feature_level.sort_values("n_features", ascending=False, kind="stable").drop_duplicates("metric")
+    for _, row in best.iterrows():
+        board.loc[board["name"] == row["metric"], ["auroc", "point_biserial"]] = [row["auroc"], row["point_biserial"]]
+    return board
+
+
+def _ceilings_frame(ceilings: list[Ceiling]) -> pd.DataFrame:
+    return pd.DataFrame([c.row() for c in ceilings])
+
+
+def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[StudyJudgments] | None = None,
+             method: str | None = None, seed: int = 0, n_replicates: int = DEFAULT_REPLICATES,
+             hierarchical: bool = False) -> Validation:
+    """Every metric of ``table`` against the human judgments, beside the ceilings and the baselines.
+
+    ``hierarchical`` also resamples frames and NMF fits inside the intervals (conservative: see
+    :mod:`interpbench.validation.inference`). Raises :class:`~interpbench.validation.design.NotEstimable` for a zoo with one level count or
+    fewer than 3 matched checkpoints: no figure of such a zoo would mean anything.
+    """
+    matched, unmatched = match_checkpoints(table, labels, method)
+    design = Design.from_levels(matched["num_levels"].to_numpy())
+    design.require_estimable()
+    targets = Targets.build(matched, labels.by_researcher(), design)
+    counts = cluster_bootstrap_counts(design, n_replicates, seed)
+    log_l = np.log(matched["num_levels"].to_numpy(dtype=float))
+    log_l_boot = bootstrap_spearman(np.broadcast_to(log_l, counts.shape), targets.level_mean, counts)
+    s = _Setting(design, targets, counts, log_l, log_l_boot, seed, hierarchical)
+
+    rows: list[dict] = []
+    correlation_boot: dict[str, np.ndarray] = {}
+    model_boot: dict[str, np.ndarray] = {}
+    cascade_rows: list[dict] = []
+    for name, values in ((LOG_L, log_l), (TEST_COMPLETION, matched["test_completion"].to_numpy(dtype=float))):
+        row, boot = _agreement_row(name, "baseline", values, np.broadcast_to(values, counts.shape), s)
+        rows.append(row)
+        correlation_boot[name] = boot
+    for metric in table.metrics:
+        row, boot, frames, steps = _metric_row(table, metric, matched, s)
+        rows.append(row)
+        correlation_boot[metric] = boot
+        model_boot[metric] = frames
+        cascade_rows += steps
+
+    feature_level = _feature_level(table, matched.index, list(studies or []), seed)
+    board = _with_feature_columns(pd.DataFrame(rows), feature_level)
+    ceilings = target_ceilings(labels.by_researcher(), n_replicates, seed)
+    noise = next(c for c in ceilings if c.name == "noise ceiling")
+    board["vs_ceiling"] = board["spearman"] / noise.spearman
+    is_metric = (board["kind"] == "metric").to_numpy()
+    board["p_holm"] = np.nan
+    board.loc[is_metric, "p_holm"] = holm(board.loc[is_metric, "p_value"].to_numpy())
+    board["beats_log_l"] = np.where(is_metric, board["vs_log_l_lo"] > 0, False)
+    board["n_checkpoints"] = design.n
+    board["n_level_counts"] = design.n_clusters
+    order = board["kind"].map({"baseline": 0, "metric": 1})
     board = board.assign(_order=order).sort_values(["_order", "spearman"], ascending=[True, False],
                                                    na_position="last").drop(columns="_order")
     is_metric = (board["kind"] == "metric").to_numpy()
     board.insert(0, "rank", pd.array(np.where(is_metric, np.cumsum(is_metric), 0), dtype="Int64"))
     board.loc[~is_metric, "rank"] = pd.NA
-    return Validation(board.reset_index(drop=True), matched, model_boot, correlation_boot, unmatched)
+    board = board.reset_index(drop=True)
+    return Validation(board, _ceilings_frame(ceilings), pd.DataFrame(cascade_rows), feature_level, design_summary(s, board),
+                      matched.assign(human_level_mean=targets.level_mean), model_boot, correlation_boot, unmatched)

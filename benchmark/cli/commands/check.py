@@ -1,8 +1,12 @@
 """``interpbench check``: the CI gate for a metric's agreement with human judgments.
 
-Prints the metric's Spearman with the human fraction over the zoo and exits 0 at or above
-``--min-spearman``, 1 below it, 2 on bad input (unknown metric, missing zoo, a bar outside
-[-1, 1], a metric that fails to score). ``--quick`` scores the gate's small frame set (64 frames,
+Prints the metric's Spearman with the per-level-count human fraction over the zoo, its interval
+and its paired difference with the log-level-count baseline, and exits 0 when every criterion
+asked for holds, 1 when one fails, 2 on bad input (unknown metric, missing zoo, a bar outside
+[-1, 1], no criterion, a metric that fails to score). Criteria, any combination, at least one:
+``--min-spearman X`` (the point Spearman), ``--min-lower-bound X`` (the 95% interval's lower end:
+evidence, not a point), ``--beat-baseline`` (the paired interval of the difference with the
+log-level-count baseline lies above 0). ``--quick`` scores the gate's small frame set (64 frames,
 no resamples; benchmark/gate/gate_thresholds.toml) and says how far quick figures were measured to
 be from the leaderboard's. ``--json`` prints one document (schemas/check.schema.json) on stdout.
 """
@@ -18,7 +22,11 @@ from interpbench.infra.errors import InterpbenchError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", required=True, help="registered metric spec (see `interpbench metrics list`)")
-    parser.add_argument("--min-spearman", type=float, required=True, help="the bar, in [-1, 1]")
+    parser.add_argument("--min-spearman", type=float, default=None, help="bar for the point Spearman, in [-1, 1]")
+    parser.add_argument("--min-lower-bound", type=float, default=None,
+                        help="bar for the lower end of the Spearman's 95%% interval (level counts resampled), in [-1, 1]")
+    parser.add_argument("--beat-baseline", action="store_true",
+                        help="require the paired 95%% interval of (Spearman - log-level-count baseline's) above 0")
     parser.add_argument("--quick", action="store_true",
                         help="the author loop: the gate's 64 frames, no resamples (cached); figures differ from "
                              "the leaderboard's, and the output says by how much they were measured to")
@@ -34,8 +42,11 @@ def _number(value: object) -> float | None:
 def run(args: argparse.Namespace) -> int:
     from interpbench import api
 
-    if not -1.0 <= args.min_spearman <= 1.0:
-        raise InterpbenchError(f"--min-spearman must be in [-1, 1], got {args.min_spearman}")
+    for option, bar in (("--min-spearman", args.min_spearman), ("--min-lower-bound", args.min_lower_bound)):
+        if bar is not None and not -1.0 <= bar <= 1.0:
+            raise InterpbenchError(f"{option} must be in [-1, 1], got {bar}")
+    if args.min_spearman is None and args.min_lower_bound is None and not args.beat_baseline:
+        raise InterpbenchError("give at least one criterion: --min-spearman, --min-lower-bound or --beat-baseline")
     note = ""
     if args.quick:
         if args.frames is not None:
@@ -48,22 +59,45 @@ def run(args: argparse.Namespace) -> int:
     if evaluation.table.errors:
         raise InterpbenchError(f"metric {args.metric} could not be scored: {next(iter(evaluation.table.errors.values()))}")
     row = api.leaderboard_row(evaluation, args.metric)
-    passed = bool(row["spearman"] >= args.min_spearman)  # NaN (undefined) never passes
+    criteria = _criteria(args, row)
+    passed = all(c["passed"] for c in criteria)
     table = evaluation.table
     if args.json:
         print_json({
             "metric": args.metric, "spec": str(row.name), "spearman": _number(row["spearman"]),
             "spearman_lo": _number(row["spearman_lo"]), "spearman_hi": _number(row["spearman_hi"]),
-            "n_checkpoints": int(row["n_checkpoints"]), "min_spearman": args.min_spearman, "passed": passed,
+            "p_value": _number(row["p_value"]), "vs_log_l": _number(row["vs_log_l"]),
+            "vs_log_l_lo": _number(row["vs_log_l_lo"]), "vs_log_l_hi": _number(row["vs_log_l_hi"]),
+            "n_checkpoints": int(row["n_checkpoints"]), "n_level_counts": int(row["n_level_counts"]),
+            "min_spearman": args.min_spearman, "min_lower_bound": args.min_lower_bound,
+            "beat_baseline": bool(args.beat_baseline), "criteria": criteria, "passed": passed,
             "quick": bool(args.quick), "note": note or None,
             "settings": {"n_frames": int(table.n_frames), "frames_hash": table.frames_hash,
                          "bootstrap": table.config.n_bootstrap, "seed": table.config.seed},
         })
         return 0 if passed else 1
     interval = "" if math.isnan(row["spearman_lo"]) else f" [{row['spearman_lo']:.3f}, {row['spearman_hi']:.3f}]"
-    print(f"{args.metric}: Spearman {row['spearman']:.3f}{interval} "
-          f"with human judgments over {row['n_checkpoints']} checkpoints; bar {args.min_spearman:.3f}: "
-          f"{'PASS' if passed else 'FAIL'}")
+    print(f"{args.metric}: Spearman {row['spearman']:.3f}{interval} with the per-level-count human fraction over "
+          f"{row['n_checkpoints']} checkpoints at {row['n_level_counts']} level counts; permutation p "
+          f"{row['p_value']:.3f}; minus log-L baseline {row['vs_log_l']:+.3f} "
+          f"[{row['vs_log_l_lo']:+.3f}, {row['vs_log_l_hi']:+.3f}]")
+    for c in criteria:
+        print(f"  {c['name']}: {'PASS' if c['passed'] else 'FAIL'}")
     if note:
         print(note)
     return 0 if passed else 1
+
+
+def _criteria(args: argparse.Namespace, row) -> list[dict[str, object]]:
+    """Each criterion asked for, with the figure it was judged on; NaN (undefined) never passes."""
+    out: list[dict[str, object]] = []
+    if args.min_spearman is not None:
+        out.append({"name": f"Spearman >= {args.min_spearman:.3f}", "value": _number(row["spearman"]),
+                    "passed": bool(row["spearman"] >= args.min_spearman)})
+    if args.min_lower_bound is not None:
+        out.append({"name": f"interval lower end >= {args.min_lower_bound:.3f}", "value": _number(row["spearman_lo"]),
+                    "passed": bool(row["spearman_lo"] >= args.min_lower_bound)})
+    if args.beat_baseline:
+        out.append({"name": "beats the log-level-count baseline (paired interval above 0)",
+                    "value": _number(row["vs_log_l_lo"]), "passed": bool(row["vs_log_l_lo"] > 0)})
+    return out

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     readme = args.readme or (REPO_ROOT / "README.md" if in_checkout and Path(output).resolve() ==
                              (REPO_ROOT / "reports").resolve() else None)
     if readme is not None:
-        text = replace_status_block(readme.read_text(), render_status(evaluation.validation.leaderboard))
+        text = replace_status_block(readme.read_text(), render_status(evaluation.validation.leaderboard,
+                                                                  evaluation.validation.ceilings))
         if text is None:
             print(f"warning: {readme} has no status block to rewrite", file=sys.stderr)
         else:
