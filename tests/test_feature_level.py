@@ -30,8 +30,8 @@ from interpbench.validation.feature_level import (
     checkpoint_weights,
     feature_level_rows,
     weighted_auroc,
-    weighted_pearson,
 )
+from interpbench.validation.ranks import weighted_pearson
 
 CRITERIA = ExclusionCriteria(min_catch_accuracy=0.8, min_median_seconds=2.0, catch_required=True,
                              rating_positive_min=6, rating_negative_max=4)

@@ -49,6 +49,7 @@ from interpbench.infra.errors import InterpbenchError
 from interpbench.validation.feature_labels import StudyJudgments, included_main_rows, judgment_matrix, noise_ceiling
 from interpbench.validation.inference import percentile_interval
 from interpbench.validation.labels import SCALES, human_only
+from interpbench.validation.ranks import weighted_pearson
 
 #: Bootstrap replicates of the clustered intervals.
 N_REPLICATES = 2000
@@ -136,20 +137,6 @@ def weighted_auroc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) 
     pairs = w_pos.sum(axis=1) * w_neg.sum(axis=1)
     won = np.einsum("bi,ij,bj->b", w_pos, wins, w_neg)
     return np.divide(won, pairs, out=np.full(len(weights), np.nan), where=pairs > 0)
-
-
-def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Pearson correlation per row of ``weights`` (B, n) of the duplicated sample; NaN where either
-    variable is constant in it. With a 0/1 ``x`` it is the point-biserial correlation."""
-    w = weights.astype(float)
-    total = w.sum(axis=1, keepdims=True)
-    dx = x[None, :] - (w * x).sum(axis=1, keepdims=True) / total
-    dy = y[None, :] - (w * y).sum(axis=1, keepdims=True) / total
-    vx, vy = (w * dx * dx).sum(axis=1), (w * dy * dy).sum(axis=1)
-    # constant up to rounding: the variance is a negligible share of the second moment
-    ok = (vx > 1e-12 * (w * x * x).sum(axis=1)) & (vy > 1e-12 * (w * y * y).sum(axis=1))
-    spread = np.sqrt(np.where(ok, vx * vy, 1.0))
-    return np.divide((w * dx * dy).sum(axis=1), spread, out=np.full(len(weights), np.nan), where=ok)
 
 
 def _not_estimable(panel: _Panel, data: pd.DataFrame, labels: np.ndarray) -> str:

@@ -32,22 +32,19 @@ def weighted_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def weighted_pearson(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Pearson r of each row pair, element i counted ``counts[b, i]`` times; NaN for a constant row."""
-    c = np.broadcast_to(counts, x.shape).astype(np.float64)
+    """Pearson r of each row pair (B, n), element i counted ``counts[b, i]`` times (rows of ``x``
+    and ``y`` broadcast against ``counts``); NaN for a row constant in either. With a 0/1 ``x``
+    it is the point-biserial correlation."""
+    c = np.asarray(counts, dtype=np.float64)
+    x, y, c = np.broadcast_arrays(np.atleast_2d(x).astype(np.float64), np.atleast_2d(y).astype(np.float64), c)
     total = c.sum(axis=1, keepdims=True)
-    mx = (c * x).sum(axis=1, keepdims=True) / total
-    my = (c * y).sum(axis=1, keepdims=True) / total
-    dx, dy = x - mx, y - my
-    sxy = (c * dx * dy).sum(axis=1)
-    sxx = (c * dx * dx).sum(axis=1)
-    syy = (c * dy * dy).sum(axis=1)
-    denom = np.sqrt(sxx * syy)
-    # A row is constant when its spread is zero up to rounding: ranks are exact halves, so a
-    # relative tolerance separates true zeros from real spreads.
-    scale = np.maximum(total[:, 0], 1.0) ** 3
-    live = (sxx > 1e-9 * scale) & (syy > 1e-9 * scale)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(live, sxy / np.where(live, denom, 1.0), np.nan)
+    dx = x - (c * x).sum(axis=1, keepdims=True) / total
+    dy = y - (c * y).sum(axis=1, keepdims=True) / total
+    sxx, syy = (c * dx * dx).sum(axis=1), (c * dy * dy).sum(axis=1)
+    # Constant up to rounding: the spread is a negligible share of the second moment.
+    live = (sxx > 1e-12 * (c * x * x).sum(axis=1)) & (syy > 1e-12 * (c * y * y).sum(axis=1)) & (sxx > 0) & (syy > 0)
+    spread = np.sqrt(np.where(live, sxx * syy, 1.0))
+    return np.where(live, (c * dx * dy).sum(axis=1) / spread, np.nan)
 
 
 def spearman_rows(x: np.ndarray, y: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
