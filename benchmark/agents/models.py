@@ -55,6 +55,9 @@ def l2_pool(x: torch.Tensor) -> torch.Tensor:
 class ClearCNN(nn.Module):
     """Input: float32 (N, 3, 64, 64) in [0, 1]. Output: (policy logits (N, 15), value (N,))."""
 
+    #: The registered architecture (``agents.architectures``) a checkpoint of this model names.
+    architecture = ARCHITECTURE
+
     def __init__(self, num_actions: int = 15) -> None:
         super().__init__()
         for name, c_in, c_out, kernel in CONV_LAYERS:
@@ -145,7 +148,7 @@ class Checkpoint:
         return h.hexdigest()
 
 
-def save_checkpoint(model: ClearCNN, path: str | Path, meta: dict[str, Any]) -> Path:
+def save_checkpoint(model: nn.Module, path: str | Path, meta: dict[str, Any]) -> Path:
     """Write ``path``.safetensors and ``path``.json atomically; returns the safetensors path.
 
     The JSON records ``weights_sha256``, the sha256 of the safetensors file, so that weights
@@ -159,7 +162,7 @@ def save_checkpoint(model: ClearCNN, path: str | Path, meta: dict[str, Any]) -> 
         save_file(tensors, str(tmp))
         digest = file_sha256(tmp)
     atomic.write_json(path.with_suffix(".json"),
-                      {"architecture": ARCHITECTURE, **meta, "name": path.stem, "weights_sha256": digest})
+                      {"architecture": getattr(model, "architecture", ARCHITECTURE), **meta, "name": path.stem, "weights_sha256": digest})
     return path
 
 
@@ -176,7 +179,9 @@ def _read_meta(meta_path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise CorruptFileError(f"{meta_path}: a checkpoint description is a JSON object, got a {type(meta).__name__}")
     if meta.get("architecture") != ARCHITECTURE:
-        raise InterpbenchError(f"{meta_path}: architecture {meta.get('architecture')!r}, expected {ARCHITECTURE!r}")
+        from interpbench.agents.architectures import get_architecture
+
+        get_architecture(meta.get("architecture"), where=str(meta_path))  # an unknown one is refused, naming the known
     actions = meta.get("num_actions", 15)
     if isinstance(actions, bool) or not isinstance(actions, int) or actions < 1:
         raise CorruptFileError(f"{meta_path}: num_actions must be a positive integer, got {actions!r}")
@@ -186,10 +191,15 @@ def _read_meta(meta_path: Path) -> dict[str, Any]:
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load an interpbench checkpoint (.safetensors + .json) or a published ``.jd`` file."""
+    """Load an interpbench checkpoint (.safetensors + .json, any registered architecture), a
+    published ``.jd`` file, or a CleanRL IMPALA ``state_dict`` (``.cleanrl_model``, ``.pt``)."""
     path = Path(path)
     if path.suffix == ".jd":
         return load_jd(path)
+    if path.suffix in (".cleanrl_model", ".pt", ".pth"):
+        from interpbench.agents.architectures import load_cleanrl
+
+        return load_cleanrl(path)
     path = path.with_suffix(".safetensors")
     meta_path = path.with_suffix(".json")
     for p in (path, meta_path):
@@ -205,7 +215,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         tensors = load_file(str(path))
     except (OSError, ValueError, SafetensorError) as exc:
         raise CorruptFileError(f"cannot read checkpoint {path}: {describe(exc)}") from exc
-    model = _build(tensors, meta.get("num_actions", 15), path)
+    if meta["architecture"] == ARCHITECTURE:
+        model = _build(tensors, meta.get("num_actions", 15), path)
+    else:
+        from interpbench.agents.architectures import build_with
+
+        model = build_with(meta["architecture"], tensors, meta.get("num_actions", 15), path)
     # After the structural checks, so a damaged file is described by what is wrong with it; a
     # well-formed file that is not the one the JSON recorded (another checkpoint's) stops here.
     check_weights_hash(meta, meta_path, path)
@@ -226,13 +241,21 @@ def _expected_shapes(num_actions: int) -> dict[str, tuple[int, ...]]:
 
 
 def _build(tensors: dict[str, torch.Tensor], num_actions: int, source: Path) -> ClearCNN:
-    """A ClearCNN holding ``tensors``, after checking names, shapes and values.
+    """A ClearCNN holding ``tensors``, after :func:`check_tensors`.
 
     Everything is checked before the model is built (a huge action count in a JSON must not
-    allocate a huge head), and every problem is named with the file: a missing or unexpected
-    tensor, a wrong shape, a non-float tensor, NaN or inf weights (which would make every
-    attribution and score NaN without an error)."""
-    expected = _expected_shapes(num_actions)
+    allocate a huge head)."""
+    check_tensors(tensors, _expected_shapes(num_actions), source, "the clear CNN")
+    model = ClearCNN(num_actions=num_actions)
+    model.load_state_dict(tensors)
+    return model
+
+
+def check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, tuple[int, ...]], source: Path,
+                  what: str) -> None:
+    """Refuse weights that do not fit ``what`` (its ``expected`` state-dict shapes), naming every
+    problem with the file: a missing or unexpected tensor, a wrong shape, a non-float tensor, NaN
+    or inf weights (which would make every attribution and score NaN without an error)."""
     problems = [f"missing {k}" for k in expected.keys() - tensors.keys()]
     problems += [f"unexpected {k if k.isprintable() else repr(k)}" for k in tensors.keys() - expected.keys()]
     problems += [
@@ -241,16 +264,13 @@ def _build(tensors: dict[str, torch.Tensor], num_actions: int, source: Path) -> 
         if k in tensors and tuple(tensors[k].shape) != shape
     ]
     if problems:
-        raise InterpbenchError(f"{source} does not fit the clear CNN: " + "; ".join(sorted(problems)))
+        raise InterpbenchError(f"{source} does not fit {what}: " + "; ".join(sorted(problems)))
     not_float = sorted(k for k, t in tensors.items() if not t.is_floating_point())
     if not_float:
         raise CorruptFileError(f"{source}: weights must be floating point, not {not_float}")
     bad = sorted(k for k, t in tensors.items() if not bool(torch.isfinite(t).all()))
     if bad:
         raise CorruptFileError(f"{source}: non-finite (NaN or inf) weights in {bad}")
-    model = ClearCNN(num_actions=num_actions)
-    model.load_state_dict(tensors)
-    return model
 
 
 def _jd_to_state(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:

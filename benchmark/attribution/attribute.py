@@ -28,13 +28,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from interpbench.agents.architectures import layer_info
 from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
 from interpbench.attribution.features import FeatureBasis, fit_feature_basis
 from interpbench.attribution.fit_set import BasisFit, own_play_frames
 from interpbench.attribution.geometry import project_to_input
 from interpbench.data.attribution_set import AttributionSet
 from interpbench.data.frameset import FrameSet
-from interpbench.data.layers import clear_cnn_geometry
+from interpbench.data.layers import LayerGeometry, clear_cnn_geometry
 from interpbench.data.sidecar import read_pair, write_pair
 from interpbench.infra.cache import entry_path
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
@@ -44,6 +45,8 @@ Head = Literal["value", "policy"]
 HEADS: tuple[str, ...] = ("value", "policy")
 #: The reference protocol's path: alpha = 0.1, 0.2, ..., 1.0.
 DEFAULT_STEPS = 10
+#: The default attribution method (``attribution.methods``); its key is the one cached entries have.
+DEFAULT_METHOD = "integrated-gradients"
 
 
 def riemann_right_alphas(n_steps: int) -> torch.Tensor:
@@ -199,18 +202,19 @@ ALGORITHM_VERSION = 2
 
 def method_params(
     head: Head, n_features: int, *, action: int | None = None, n_steps: int = DEFAULT_STEPS, layer: str = "2b",
-    fit: dict[str, Any] | None = None,
+    fit: dict[str, Any] | None = None, method: str = DEFAULT_METHOD,
 ) -> dict[str, Any]:
     """Everything that determines the numbers, recorded in the AttributionSet and the cache key;
-    ``fit`` is the basis' fit settings (``BasisFit.key``)."""
+    ``fit`` is the basis' fit settings (``BasisFit.key``); ``method`` and its parameters come from
+    ``attribution.methods`` (integrated gradients keeps the key its entries always had)."""
     from interpbench.attribution.features import NMF_PARAMS
+    from interpbench.attribution.methods import get_method
 
+    attribution = ({"name": DEFAULT_METHOD, "baseline": "zero-activations", "path": "riemann_right", "n_steps": n_steps}
+                   if method == DEFAULT_METHOD else get_method(method).identity())
     return {
-        "name": "integrated-gradients",
+        **attribution,
         "layer": layer,
-        "baseline": "zero-activations",
-        "path": "riemann_right",
-        "n_steps": n_steps,
         "target": "value" if head == "value" else ("greedy-logit" if action is None else f"logit-{action}"),
         "features": {"name": "nmf-signed", "n_features": n_features, **NMF_PARAMS, "fit": fit},
         "projection": "linear-between-receptive-field-centres",
@@ -219,10 +223,15 @@ def method_params(
 
 
 def _raw_attributions(model: ClearCNN, obs: np.ndarray, head: Head, action: int | None, n_steps: int, layer: str,
-                      progress: bool = False) -> tuple[np.ndarray, torch.Tensor | None]:
-    """(integrated gradients (N, C, h, w), the attributed actions or None for the value head)."""
+                      progress: bool = False, method: str = DEFAULT_METHOD) -> tuple[np.ndarray, torch.Tensor | None]:
+    """(``method``'s attributions (N, C, h, w), the attributed actions or None for the value head)."""
     actions = target_actions(model, obs, action) if head == "policy" else None
-    raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
+    if method == DEFAULT_METHOD:
+        raw = layer_attributions(model, obs, layer=layer, head=head, actions=actions, n_steps=n_steps, progress=progress)
+    else:
+        from interpbench.attribution.methods import method_attributions
+
+        raw = method_attributions(method, model, obs, layer=layer, head=head, actions=actions, progress=progress)
     return raw, actions
 
 
@@ -234,28 +243,35 @@ def compute_attribution_set(
     n_features: int = 8,
     action: int | None = None,
     n_steps: int = DEFAULT_STEPS,
-    layer: str = "2b",
+    layer: str | None = None,
     basis: FeatureBasis | None = None,
     raw: tuple[np.ndarray, torch.Tensor | None] | None = None,
     fit: dict[str, Any] | None = None,
     progress: bool = False,
+    method: str = DEFAULT_METHOD,
 ) -> AttributionSet:
     """Attribute ``obs`` and reduce to NMF features, fitting them here (on ``obs``, every
     non-zero row) unless ``basis`` is given (fixed components, e.g. fitted on the model's own
     play). ``raw`` reuses attributions of ``obs`` already computed (``_raw_attributions``), so
-    several bases cost one integrated-gradients pass; ``fit`` records how ``basis`` was fitted."""
-    raw_maps, actions = raw if raw is not None else _raw_attributions(model, obs, head, action, n_steps, layer, progress)
+    several bases cost one attribution pass; ``fit`` records how ``basis`` was fitted. ``layer``
+    None is the architecture's default (``agents.architectures``); ``method`` an
+    ``attribution.methods`` name. The completeness gap is recorded for methods that are complete."""
+    from interpbench.attribution.methods import get_method
+
+    info = layer_info(model, layer)
+    layer = info.name
+    raw_maps, actions = raw if raw is not None else _raw_attributions(model, obs, head, action, n_steps, layer, progress,
+                                                                      method)
     with progress_bar(total=1, desc="NMF features", enabled=progress) as bar:
         basis = basis if basis is not None else fit_feature_basis(raw_maps, n_features, max_rows=None)
         hidden = basis.transform(raw_maps)
         bar.update()
-    geometry = clear_cnn_geometry(layer)
+    geometry = info.geometry
     sums, deltas = completeness_gap(model, obs, raw_maps, layer=layer, head=head, actions=actions)
     gap = np.abs(sums - deltas)
-    meta: dict[str, Any] = {
-        "attribution_totals": sums.tolist(),
-        "completeness": {"max_abs_gap": float(gap.max()), "mean_abs_gap": float(gap.mean())},
-    }
+    meta: dict[str, Any] = {"attribution_totals": sums.tolist()}
+    if get_method(method).complete:
+        meta["completeness"] = {"max_abs_gap": float(gap.max()), "mean_abs_gap": float(gap.mean())}
     if actions is not None:
         meta["actions"] = actions.tolist()
     return AttributionSet(
@@ -263,7 +279,8 @@ def compute_attribution_set(
         hidden=hidden,
         layer=layer,
         head=head,
-        method=method_params(head, basis.n_features, action=action, n_steps=n_steps, layer=layer, fit=fit),
+        method=method_params(head, basis.n_features, action=action, n_steps=n_steps, layer=layer, fit=fit,
+                             method=get_method(method).name),
         components=basis.components,
         geometry=geometry,
         meta=meta,
@@ -272,7 +289,7 @@ def compute_attribution_set(
 
 def fit_basis(model: ClearCNN, fit: BasisFit, scoring: tuple[np.ndarray, torch.Tensor | None], fit_obs: np.ndarray | None,
               fit_raw: dict[str, np.ndarray], *, head: Head, n_features: int, action: int | None, n_steps: int,
-              layer: str = "2b") -> FeatureBasis:
+              layer: str = "2b", method: str = DEFAULT_METHOD) -> FeatureBasis:
     """The basis ``fit`` prescribes: on the scoring frames' attributions (``scoring``) or on those
     of ``fit_obs`` (the own play; computed once into ``fit_raw`` and reused by every refit), on
     the refit's resample of frames, with the row cap."""
@@ -280,7 +297,8 @@ def fit_basis(model: ClearCNN, fit: BasisFit, scoring: tuple[np.ndarray, torch.T
         raw = scoring[0]
     else:
         if "own-play" not in fit_raw:
-            fit_raw["own-play"] = _raw_attributions(model, fit_obs, head, action, n_steps, layer)[0]  # type: ignore[arg-type]
+            fit_raw["own-play"] = _raw_attributions(model, fit_obs, head, action, n_steps, layer,  # type: ignore[arg-type]
+                                                    method=method)[0]
         raw = fit_raw["own-play"]
     index = fit.resample(len(raw))
     return fit_feature_basis(raw if index is None else raw[index], n_features, max_rows=fit.max_rows,
@@ -299,33 +317,40 @@ def attribute_bases(
     action: int | None = None,
     n_steps: int = DEFAULT_STEPS,
     progress: bool = False,
+    layer: str | None = None,
+    method: str = DEFAULT_METHOD,
 ) -> list[AttributionSet]:
     """One AttributionSet of ``frames`` per basis in ``fits``, each from the cache when present.
 
     The integrated gradients of ``frames`` are computed once for all bases (and those of the
     own-play frames once for all own-play bases). ``player`` is the model whose own play an
     own-play fit uses (default: the checkpoint itself; the cascading randomization fits a
-    damaged network's bases on the intact checkpoint's play)."""
+    damaged network's bases on the intact checkpoint's play). ``layer`` (None: the architecture's
+    default) and ``method`` (``attribution.methods``) are part of every cache key."""
+    from interpbench.attribution.methods import get_method
+
     ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    layer, method = layer_info(ck, layer).name, get_method(method).name
+    get_method(method).check_layer(layer_info(ck, layer))
     player = player or ck
     weights, frames_hash = ck.weights_hash(), frames.content_hash()
     keys = [fit.key(player) for fit in fits]
     paths = [entry_path("attributions", {"checkpoint": weights, "frames": frames_hash,
                                          "method": method_params(head, n_features, action=action, n_steps=n_steps,
-                                                                 fit=key)}) for key in keys]
+                                                                 fit=key, layer=layer, method=method)}) for key in keys]
     out = [read_cache_entry(path) if cache else None for path in paths]
     missing = [i for i, attr in enumerate(out) if attr is None]
     if missing:
-        layer = "2b"
-        scoring = _raw_attributions(ck.model, frames.obs, head, action, n_steps, layer, progress)
+        scoring = _raw_attributions(ck.model, frames.obs, head, action, n_steps, layer, progress, method)
         fit_raw: dict[str, np.ndarray] = {}
         for i in missing:
             fit = fits[i]
             fit_obs = own_play_frames(player, fit, cache).obs if fit.source == "own-play" else None
             basis = fit_basis(ck.model, fit, scoring, fit_obs, fit_raw, head=head, n_features=n_features,
-                              action=action, n_steps=n_steps)
+                              action=action, n_steps=n_steps, layer=layer, method=method)
             attr = compute_attribution_set(ck.model, frames.obs, head=head, n_features=n_features, action=action,
-                                           n_steps=n_steps, basis=basis, raw=scoring, fit=keys[i])
+                                           n_steps=n_steps, basis=basis, raw=scoring, fit=keys[i], layer=layer,
+                                           method=method)
             attr.meta.update({"checkpoint_sha256": weights, "frames_sha256": frames_hash})
             if cache:
                 _save_compact(attr, paths[i])
@@ -346,12 +371,14 @@ def attribute_checkpoint(
     n_steps: int = DEFAULT_STEPS,
     fit: BasisFit = BasisFit(),
     progress: bool = False,
+    layer: str | None = None,
+    method: str = DEFAULT_METHOD,
 ) -> AttributionSet:
-    """The AttributionSet of a checkpoint (a Checkpoint, a ``.safetensors`` or a ``.jd`` path) on
-    ``frames`` with one basis (default: fitted on ``frames``), from the cache when an entry for
-    the same weights, frames and method exists."""
+    """The AttributionSet of a checkpoint (a Checkpoint, a ``.safetensors``, ``.jd`` or CleanRL
+    path) on ``frames`` with one basis (default: fitted on ``frames``), from the cache when an
+    entry for the same weights, frames, layer and method exists."""
     return attribute_bases(checkpoint, frames, [fit], head=head, n_features=n_features, cache=cache, action=action,
-                           n_steps=n_steps, progress=progress)[0]
+                           n_steps=n_steps, progress=progress, layer=layer, method=method)[0]
 
 
 # -- the cache entry: the feature maps at layer resolution, uncompressed ------------------------
@@ -365,7 +392,8 @@ CACHE_FORMAT = "interpbench-feature-maps-v1"
 def _save_compact(attr: AttributionSet, path: Path) -> None:
     write_pair(path, {"hidden": attr.hidden.astype(np.float32), "components": attr.components.astype(np.float32)},
                {"format": CACHE_FORMAT, "layer": attr.layer, "head": attr.head, "method": attr.method,
-                "meta": attr.meta, "content_hash": attr.content_hash()}, compressed=False)
+                "geometry": attr.geometry.as_dict(), "meta": attr.meta, "content_hash": attr.content_hash()},
+               compressed=False)
 
 
 def read_cache_entry(path: Path) -> AttributionSet | None:
@@ -376,7 +404,8 @@ def read_cache_entry(path: Path) -> AttributionSet | None:
     try:
         arrays, meta = read_pair(path, kind="feature-map cache entry", fmt=CACHE_FORMAT, hint="it is rebuilt")
         hidden, components = arrays["hidden"], arrays["components"]
-        geometry = clear_cnn_geometry(meta["layer"])
+        # Entries written before other architectures existed are the clear CNN's and lack "geometry".
+        geometry = LayerGeometry(**meta["geometry"]) if "geometry" in meta else clear_cnn_geometry(meta["layer"])
         attr = AttributionSet(maps=project_to_input(hidden, geometry), hidden=hidden, layer=meta["layer"],
                               head=meta["head"], method=meta["method"], components=components, geometry=geometry,
                               meta=meta["meta"])

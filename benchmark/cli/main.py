@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("interpbench.cli.commands.sweep", "train the zoo: level counts x runs, locally or on Ray"),
     "evaluate": ("interpbench.cli.commands.evaluate", "measure a checkpoint's train/test completion"),
     "metrics": ("interpbench.cli.commands.metrics", "list registered metrics or write a plugin template"),
+    "models": ("interpbench.cli.commands.models", "list registered architectures, their layers and geometry"),
     "label": ("interpbench.cli.commands.label", "serve a blinded per-feature labelling study (2AFC, rating)"),
     "agreement": ("interpbench.cli.commands.agreement", "inter-rater agreement of a labelling study"),
     "fetch-reference": ("interpbench.cli.commands.fetch_reference", "install a downloaded reference agent (sha256 checked)"),

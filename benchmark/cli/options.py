@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from interpbench.infra.errors import InterpbenchError
 from interpbench.scoring.table import DEFAULT_BOOTSTRAP, ScoringConfig
 from interpbench.validation.labels import DISTILL2020_DIR, PER_FEATURE_DIR
 
@@ -27,10 +28,37 @@ def add_scoring_arguments(parser: argparse.ArgumentParser, *, metrics_option: bo
                         help=f"frame resamples per checkpoint (default: {DEFAULT_BOOTSTRAP}; 0: no intervals)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the resamples and the randomized twins")
     parser.add_argument("--plugin", type=Path, action="append", default=[], help="a .py file that registers metrics")
+    add_model_arguments(parser)
     parser.add_argument("--jobs", type=int, default=None, help="processes for attribution (default: one per core)")
     parser.add_argument("--metric-time-limit", type=float, default=None, metavar="S",
                         help="fail a metric whose call on one checkpoint runs longer than S seconds")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--attribution/--layer/--model: which attribution, at which layer, of which registered network
+    (docs/models.md)."""
+    parser.add_argument("--attribution", default="integrated-gradients", metavar="NAME",
+                        help="attribution method: integrated-gradients (ig, the default), grad-x-act, saliency, "
+                             "gradient-shap, grad-cam")
+    parser.add_argument("--layer", default=None,
+                        help="layer to attribute (default: the architecture's, 2b for the clear CNN; "
+                             "`interpbench models list` names them)")
+    parser.add_argument("--model", action="append", default=[], metavar="MODULE:FACTORY",
+                        help="register an architecture from a factory before loading checkpoints (repeatable)")
+
+
+def model_options(args: argparse.Namespace) -> tuple[str, str | None]:
+    """Register the ``--model`` factories and check ``--attribution``: (method name, layer)."""
+    from interpbench.agents.architectures import load_model_spec
+    from interpbench.attribution.methods import split_methods
+
+    for spec in args.model:
+        load_model_spec(spec)
+    methods = split_methods(args.attribution)
+    if len(methods) != 1:
+        raise InterpbenchError(f"--attribution takes one method here, got {methods}")
+    return methods[0], args.layer
 
 
 def add_validation_arguments(parser: argparse.ArgumentParser, *, metrics_option: bool = True) -> None:
@@ -50,8 +78,10 @@ def metric_specs(args: argparse.Namespace) -> list[str] | None:
 
 def score_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of ``api.score`` that the scoring options name."""
+    method, layer = model_options(args)
     return {"zoo": args.zoo, "frames_path": args.frames, "plugins": args.plugin, "progress": not args.no_progress,
-            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed), "n_jobs": args.jobs,
+            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed, attribution=method, layer=layer),
+            "n_jobs": args.jobs,
             "time_limit_s": args.metric_time_limit}
 
 
@@ -158,6 +188,7 @@ def add_attribution_arguments(parser: argparse.ArgumentParser) -> None:
         "--action", type=int, default=None, help="policy head: attribute this logit (default: each frame's greedy one)"
     )
     parser.add_argument("--features", type=int, default=8, help="number of NMF features (default 8)")
+    add_model_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="recompute and do not store in the cache")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -169,6 +200,7 @@ def attribution_from_args(args: argparse.Namespace):
     from interpbench.attribution.attribute import attribute_checkpoint
     from interpbench.data.frameset import FrameSet
 
+    method, layer = model_options(args)
     path = require_reference_path() if args.checkpoint == "reference" else Path(args.checkpoint)
     return attribute_checkpoint(
         load_checkpoint(path),
@@ -178,6 +210,8 @@ def attribution_from_args(args: argparse.Namespace):
         cache=not args.no_cache,
         action=args.action,
         progress=not args.no_progress,
+        layer=layer,
+        method=method,
     )
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from interpbench.agents.architectures import architecture_of
 from interpbench.agents.models import Checkpoint, load_checkpoint
 from interpbench.attribution.attribute import attribute_bases
 from interpbench.attribution.fit_set import BasisFit
@@ -33,7 +34,7 @@ from interpbench.infra.progress import progress_bar
 from interpbench.metrics import registry
 from interpbench.metrics.base import Metric, model_score
 from interpbench.metrics.scoring import weighted_all
-from interpbench.scoring.controls import CASCADE_STEPS, cascade, randomized_twin, twin_seeds
+from interpbench.scoring.controls import cascade, randomized_twin, twin_seeds
 from interpbench.scoring.identity import metric_identity
 from interpbench.scoring.plan import Plan
 from interpbench.scoring.table import MetricScores, ScoreTable, ScoringConfig
@@ -58,9 +59,31 @@ def basis_fits(config: ScoringConfig) -> list[BasisFit]:
             for r in range(config.n_refits + 1)]
 
 
+def _config_key(config: ScoringConfig) -> dict:
+    """The settings in the score cache key. The attribution method (with its parameters) and the
+    layer appear only when not the defaults: entries scored before they were settings are
+    integrated gradients at the default layer, and stay valid."""
+    from interpbench.attribution.methods import get_method
+
+    key = asdict(config)
+    method = get_method(key.pop("attribution"))
+    if method.name != ScoringConfig.attribution:
+        key["attribution"] = method.identity()
+    if key["layer"] is None:
+        del key["layer"]
+    return key
+
+
+def _attribution_options(config: ScoringConfig) -> dict:
+    """``layer``/``method`` for the attribute function, only when not the defaults (so a synthetic
+    attribute function of the tests need not take them)."""
+    options: dict = {} if config.layer is None else {"layer": config.layer}
+    return options | ({} if config.attribution == ScoringConfig.attribution else {"method": config.attribution})
+
+
 def _cache_path(weights_hash: str, frames_hash: str, identity: str, config: ScoringConfig, attribute: Attribute) -> Path:
     return entry_path("scores", {"version": SCORING_VERSION, "weights": weights_hash, "frames": frames_hash,
-                                 "metric": identity, "config": asdict(config),
+                                 "metric": identity, "config": _config_key(config),
                                  "attribute": f"{attribute.__module__}.{attribute.__qualname__}"})
 
 
@@ -78,13 +101,14 @@ def _attribute_sets(attribute: Attribute, checkpoint: Checkpoint, frames: FrameS
     ``"cascade"`` (step ``index``, its bases fitted on the intact checkpoint's play) or
     ``"twin"`` (twin ``index`` of ``checkpoint``'s action count)."""
     fits = basis_fits(config)
-    kwargs = {"head": config.head, "n_features": config.n_features, "progress": False}
+    kwargs = {"head": config.head, "n_features": config.n_features, "progress": False, **_attribution_options(config)}
     if kind == "model":
         return attribute(checkpoint, frames, fits, **kwargs)
     if kind == "cascade":
-        _, damaged = cascade(checkpoint, config.seed, index + 1)[index]
+        _, damaged = cascade(checkpoint, config.seed, index + 1, layer=config.layer)[index]
         return attribute(damaged, frames, fits[:1], player=checkpoint, **kwargs)
-    twin = randomized_twin(checkpoint.model.num_actions, twin_seeds(config.seed, config.n_twins)[index])
+    twin = randomized_twin(checkpoint.model.num_actions, twin_seeds(config.seed, config.n_twins)[index],
+                           architecture_of(checkpoint).name)
     return attribute(twin, frames, fits[:1], **kwargs)
 
 
@@ -232,6 +256,13 @@ def score_zoo(
     frames_hash = frames.content_hash()
     identities = {spec: metric_identity(m) for spec, m in metrics.items()}
     checkpoints = {name: load_checkpoint(row["path"]) for name, row in zoo.iterrows()}
+    architectures = {architecture_of(ck).name for ck in checkpoints.values()}
+    if len(architectures) > 1:  # the twins, the cascade steps and the layer are per architecture
+        raise InterpbenchError(f"{zoo_dir}: a zoo is scored for one architecture, this one mixes {sorted(architectures)}")
+    steps = [step for step, _ in architecture_of(next(iter(checkpoints.values()))).cascade_for(config.layer)] \
+        if checkpoints else []
+    # A layer has as many cascade steps as groups above it (the clear CNN's 2b: 5); score those.
+    config = replace(config, cascade_depth=min(config.cascade_depth, len(steps))) if checkpoints else config
     paths = {name: {spec: _cache_path(ck.weights_hash(), frames_hash, identities[spec], config, attribute)
                     for spec in metrics} for name, ck in checkpoints.items()}
     cached = {name: {spec: MetricScores.load(p) if p.exists() else None for spec, p in per.items()}
@@ -263,5 +294,5 @@ def score_zoo(
         frames_hash=frames_hash,
         n_frames=len(frames),
         config=config,
-        cascade_steps=CASCADE_STEPS[: config.cascade_depth],
+        cascade_steps=tuple(steps[: config.cascade_depth]),
     )

@@ -63,6 +63,10 @@ class ScoringConfig:
     nmf_max_rows: int = 100_000
     #: Steps of the cascading randomization scored, top first (``controls.CASCADE``).
     cascade_depth: int = 5
+    #: The attribution method (``attribution.methods``; ``--attribution``) and the layer attributed
+    #: (None: the architecture's default, 2b for the clear CNN; ``agents.architectures``).
+    attribution: str = "integrated-gradients"
+    layer: str | None = None
 
     def __post_init__(self) -> None:
         if (self.n_bootstrap < 0 or self.area_bins < 2 or self.n_features < 1 or self.n_twins < 1

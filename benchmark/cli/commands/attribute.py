@@ -38,11 +38,13 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     attr = attribution_from_args(args)
     seconds = time.perf_counter() - started
-    gap = attr.meta["completeness"]
+    gap = attr.meta.get("completeness")
+    # Only complete methods (integrated gradients; GradientSHAP in expectation) record the gap.
+    completeness = "" if gap is None else (f"; completeness |sum - delta|: max {gap['max_abs_gap']:.3f}, "
+                                           f"mean {gap['mean_abs_gap']:.3f} (path sampling error)")
     print(
         f"{attr.meta['checkpoint']}: {attr.n_frames} frames, {attr.n_features} features of layer {attr.layer} "
-        f"({attr.head} head) in {seconds:.1f} s; completeness |sum - delta|: max {gap['max_abs_gap']:.3f}, "
-        f"mean {gap['mean_abs_gap']:.3f} (10-step Riemann error)"
+        f"({attr.head} head, {attr.method['name']}) in {seconds:.1f} s{completeness}"
     )
     if args.output is not None:
         print(f"wrote {attr.save(args.output)}")
