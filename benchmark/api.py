@@ -11,7 +11,7 @@ import math
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from interpbench.labelling.store import load_human_studies
 from interpbench.metrics import registry
 from interpbench.metrics.base import MetricError
 from interpbench.scoring.score import Attribute, score_zoo
-from interpbench.scoring.table import DEFAULT_BOOTSTRAP, ScoreTable, ScoringConfig
+from interpbench.scoring.table import ScoreTable, ScoringConfig
 from interpbench.validation.labels import DISTILL2020_DIR, PER_FEATURE_DIR, AggregateJudgments, load_aggregate
 from interpbench.validation.validate import Validation, validate
 
@@ -117,9 +117,16 @@ def recorded_measurements(path: Path = GATE_THRESHOLDS) -> dict[str, float]:
 
 
 def quick_settings() -> dict[str, int]:
-    """The quick loop's settings: the gate's ``[gate]`` table (frames, seed, bootstrap)."""
+    """The quick loop's settings: the gate's ``[gate]`` table (frames, seed, bootstrap, refits,
+    cascade_depth)."""
     gate = gate_config()["gate"]
-    return {"frames": int(gate["frames"]), "seed": int(gate["seed"]), "bootstrap": int(gate["bootstrap"])}
+    return {key: int(gate[key]) for key in ("frames", "seed", "bootstrap", "refits", "cascade_depth")}
+
+
+def gate_scoring_config(settings: dict[str, int]) -> ScoringConfig:
+    """The ScoringConfig of a settings table: its resamples, seed, refits and cascade depth."""
+    return ScoringConfig(n_bootstrap=settings["bootstrap"], seed=settings["seed"], n_refits=settings["refits"],
+                         cascade_depth=settings["cascade_depth"])
 
 
 def settings_frames_path(settings: dict[str, Any], progress: bool = False) -> Path:
@@ -287,11 +294,11 @@ def evaluate(
     """
     load_plugins(plugins)
     spec = _spec_of(metric_or_name)
-    settings = quick_settings() if quick else {"bootstrap": DEFAULT_BOOTSTRAP, "seed": 0}
+    config = gate_scoring_config(quick_settings()) if quick else ScoringConfig()
     if quick and frames is None:
         frames = quick_frames_path(progress)
-    config = ScoringConfig(n_bootstrap=settings["bootstrap"] if bootstrap is None else bootstrap,
-                           seed=settings["seed"] if seed is None else seed)
+    config = replace(config, n_bootstrap=config.n_bootstrap if bootstrap is None else bootstrap,
+                     seed=config.seed if seed is None else seed)
     evaluation = evaluate_zoo([spec], labels=labels, feature_labels=feature_labels, method=method, zoo=zoo,
                               frames_path=frames, config=config, progress=progress, attribute=attribute,
                               n_jobs=n_jobs)

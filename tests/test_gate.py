@@ -87,5 +87,6 @@ def test_builtin_metric_keeps_its_bar(metric, gate_frames, capsys):
     bars = CONFIG["min_spearman"]
     code = main(["check", "--metric", metric, "--min-spearman", str(bars[metric]), "--frames", str(gate_frames),
                  "--bootstrap", str(CONFIG["gate"]["bootstrap"]), "--seed", str(CONFIG["gate"]["seed"]),
+                 "--refits", str(CONFIG["gate"]["refits"]), "--cascade-depth", str(CONFIG["gate"]["cascade_depth"]),
                  "--no-progress"])
     assert code == 0, capsys.readouterr().out

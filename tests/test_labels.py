@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from interpbench.validation.ceilings import target_ceilings
 from interpbench.validation.labels import (
     LabelError,
     human_only,
     load_aggregate,
     load_feature_judgments,
 )
-from interpbench.validation.ceilings import target_ceilings
 
 LEVELS = [100, 300, 1000, 3000, 10000, 30000, 100000]
 # The figures of the issue text (percent), typed in again here to check the stored files.

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from interpbench.infra.errors import InterpbenchError
-from interpbench.scoring.table import DEFAULT_BOOTSTRAP, ScoringConfig
+from interpbench.scoring.table import DEFAULT_BOOTSTRAP, NMF_FITS, ScoringConfig
 from interpbench.validation.labels import DISTILL2020_DIR, PER_FEATURE_DIR
 
 
@@ -28,11 +28,36 @@ def add_scoring_arguments(parser: argparse.ArgumentParser, *, metrics_option: bo
                         help=f"frame resamples per checkpoint (default: {DEFAULT_BOOTSTRAP}; 0: no intervals)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the resamples and the randomized twins")
     parser.add_argument("--plugin", type=Path, action="append", default=[], help="a .py file that registers metrics")
+    add_control_arguments(parser)
     add_model_arguments(parser)
     parser.add_argument("--jobs", type=int, default=None, help="processes for attribution (default: one per core)")
     parser.add_argument("--metric-time-limit", type=float, default=None, metavar="S",
                         help="fail a metric whose call on one checkpoint runs longer than S seconds")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    """How each checkpoint's NMF basis is fitted, and the controls scored beside it (docs/validation.md)."""
+    defaults = ScoringConfig()
+    parser.add_argument("--nmf-fit", choices=NMF_FITS, default=defaults.nmf_fit,
+                        help=f"fit each basis on the checkpoint's own play on its training levels (the study's "
+                             f"protocol) or on the scoring frames (default: {defaults.nmf_fit})")
+    parser.add_argument("--own-play-frames", type=int, default=defaults.own_play_frames,
+                        help=f"own-play observations each basis is fitted on (default: {defaults.own_play_frames})")
+    parser.add_argument("--refits", type=int, default=defaults.n_refits,
+                        help=f"further NMF bases per checkpoint, fitted on resamples of the fit frames (default: "
+                             f"{defaults.n_refits})")
+    parser.add_argument("--twins", type=int, default=defaults.n_twins,
+                        help=f"weight-randomized twins initialised as the students (default: {defaults.n_twins})")
+    parser.add_argument("--cascade-depth", type=int, default=defaults.cascade_depth,
+                        help=f"steps of the cascading randomization, top layer first, 0-5 (default: "
+                             f"{defaults.cascade_depth})")
+
+
+def control_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The ScoringConfig fields the control options set."""
+    return {"nmf_fit": args.nmf_fit, "own_play_frames": args.own_play_frames, "n_refits": args.refits,
+            "n_twins": args.twins, "cascade_depth": args.cascade_depth}
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +105,8 @@ def score_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of ``api.score`` that the scoring options name."""
     method, layer = model_options(args)
     return {"zoo": args.zoo, "frames_path": args.frames, "plugins": args.plugin, "progress": not args.no_progress,
-            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed, attribution=method, layer=layer),
+            "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed, attribution=method, layer=layer,
+                                    **control_settings(args)),  # type: ignore[arg-type]
             "n_jobs": args.jobs,
             "time_limit_s": args.metric_time_limit}
 

@@ -43,11 +43,9 @@ def measure(config: dict[str, Any], names: list[str], progress: bool = False) ->
     the gate's settings through the library call behind ``interpbench check``; and a line saying
     which zoo was measured."""
     from interpbench import api
-    from interpbench.scoring.table import ScoringConfig
 
-    gate = config["gate"]
     evaluation = api.evaluate_zoo(names, frames_path=gate_frames(config, progress), progress=progress,
-                                  config=ScoringConfig(n_bootstrap=gate["bootstrap"], seed=gate["seed"]))
+                                  config=api.gate_scoring_config(config["gate"]))
     table = evaluation.table
     if table.errors:
         raise InterpbenchError(f"metrics that failed to score: {table.errors}")

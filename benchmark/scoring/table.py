@@ -53,7 +53,7 @@ class ScoringConfig:
     #: Randomized twins (student initialisation); the issue asks for at least 5.
     n_twins: int = 5
     #: NMF refits per checkpoint, each on a bootstrap resample of the fit frames.
-    n_refits: int = 4
+    n_refits: int = 2
     #: Where each basis is fitted: the model's own play on its training levels (the study's
     #: protocol) or the scoring frames themselves (``attribution.fit_set``).
     nmf_fit: str = "own-play"
@@ -62,7 +62,7 @@ class ScoringConfig:
     #: Non-zero attribution rows an NMF fit sees at most (a seeded sample; docs/attribution.md).
     nmf_max_rows: int = 100_000
     #: Steps of the cascading randomization scored, top first (``controls.CASCADE``).
-    cascade_depth: int = 5
+    cascade_depth: int = 3
     #: The attribution method (``attribution.methods``; ``--attribution``) and the layer attributed
     #: (None: the architecture's default, 2b for the clear CNN; ``agents.architectures``).
     attribution: str = "integrated-gradients"

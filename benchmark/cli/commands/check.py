@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         settings = api.quick_settings()
         args.frames = api.quick_frames_path(progress=not args.no_progress)
         args.bootstrap, args.seed = settings["bootstrap"], settings["seed"]
+        args.refits, args.cascade_depth = settings["refits"], settings["cascade_depth"]
         note = api.quick_note(args.metric)
     evaluation = evaluation_from_args(args, [args.metric])
     if evaluation.table.errors:
