@@ -1,12 +1,18 @@
-"""Print the figures docs/interventions.md quotes, from the shipped measured tables only.
+"""Print the figures docs/interventions.md quotes, from the shipped measured tables, and (with a
+path) the counts of an ablation progress file, summed over each run's finished chunks.
 
-    .venv/bin/python scripts/intervention_figures.py
+    .venv/bin/python scripts/intervention_figures.py [PROGRESS_JSON]
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from collections import defaultdict
+
 import pandas as pd
 
+from interpbench.interventions.causes import OUTCOMES
 from interpbench.interventions.effects import ablation_effects
 from interpbench.interventions.table import load_table, shipped_dir
 from interpbench.interventions.track import selectivity_vs_levels
@@ -39,5 +45,23 @@ def main() -> None:
                                             "top_cause_rise", "specificity"]].round(4).to_string(index=False))
 
 
+def progress_counts(path: str) -> pd.DataFrame:
+    """Rows like the ablation table's, from the chunks a progress file holds (keys name|feature|k|size)."""
+    sums: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(("episodes", *OUTCOMES), 0))
+    for key, counts in json.loads(open(path).read())["chunks"].items():
+        name, feature, _, size = key.split("|")
+        row = sums[(name, int(feature))]
+        row["episodes"] += int(size)
+        for outcome in OUTCOMES:
+            row[outcome] += counts[outcome]
+    return pd.DataFrame([{"checkpoint": n, "feature": f, **c} for (n, f), c in sorted(sums.items())])
+
+
 if __name__ == "__main__":
     main()
+    if len(sys.argv) > 1:
+        rows = progress_counts(sys.argv[1])
+        print(f"## progress file {sys.argv[1]}")
+        print(rows.to_string(index=False))
+        print(ablation_effects(rows)[["feature", "completion_drop", "top_cause", "top_cause_ratio",
+                                      "top_cause_rise"]].round(4).to_string(index=False))
