@@ -208,7 +208,8 @@ class Result:
 
     ``scores``: tidy DataFrame, one row per validated checkpoint (checkpoint, num_levels, run,
     score: the metric's model score, oriented_score: higher = more interpretable, human: the
-    published fraction of interpretable features for that level count and run); ``row``: the
+    published fraction of interpretable features of that level count, both researchers and both
+    study runs, the target of the leaderboard's Spearman); ``row``: the
     metric's leaderboard row; ``plot()``: a matplotlib figure of score against human judgment.
     """
 
@@ -234,7 +235,7 @@ class Result:
         sign = 1.0 if table.higher_is_better[name] else -1.0
         return pd.DataFrame({"checkpoint": matched.index, "num_levels": matched["num_levels"].to_numpy(),
                              "run": matched["run"].to_numpy(), "score": sign * oriented, "oriented_score": oriented,
-                             "human": matched["human"].to_numpy()}).reset_index(drop=True)
+                             "human": matched["human_level_mean"].to_numpy()}).reset_index(drop=True)
 
     def plot(self, ax: Any = None) -> Any:
         """Oriented score against the human fraction, one colour per level count, a marker per run,
@@ -258,7 +259,7 @@ class Result:
                            s=45, label=f"{level:,} levels, run {run}")
         rho = self.spearman
         ax.set_title(f"{registry.canonical_spec(self.spec)}: rho = {rho:.2f}" + (" (quick)" if self.quick else ""))
-        ax.set_xlabel("human: fraction of features interpretable")
+        ax.set_xlabel("human: fraction of features interpretable (level-count mean)")
         ax.set_ylabel("score (oriented: higher =\nmore interpretable)")
         ax.legend(fontsize=6, ncols=2, loc="best")
         return fig

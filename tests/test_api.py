@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import synthetic_zoo as sz
+from scipy import stats
 
 import interpbench
 from interpbench.metrics.base import BaseMetric
@@ -62,10 +63,13 @@ def test_evaluate_accepts_names_specs_classes_instances(synthetic, how):
     scores = result.scores
     assert list(scores.columns) == ["checkpoint", "num_levels", "run", "score", "oriented_score", "human"]
     assert len(scores) == len(sz.LEVELS) * len(sz.RUNS) and scores["score"].notna().all()
-    assert result.row["spearman"] == pytest.approx(1.0)  # both track the planted quality
+    # Both track the planted quality; against the per-level-count target (tied within a level
+    # count) the planted ranking reaches scipy's Spearman of the two columns.
+    best = stats.spearmanr(scores["oriented_score"], scores["human"]).statistic
+    assert best > 0.95 and result.row["spearman"] == pytest.approx(best)
     fig = result.plot()
-    assert fig.axes and "rho = 1.00" in fig.axes[0].get_title()
-    assert "Spearman 1.000" in repr(result)
+    assert fig.axes and f"rho = {best:.2f}" in fig.axes[0].get_title()
+    assert f"Spearman {best:.3f}" in repr(result)
 
 
 def test_notebook_runs_with_inline_figures(tmp_path, monkeypatch, reference_jd):
