@@ -383,6 +383,15 @@ def design_lines(design: dict[str, Any]) -> list[str]:
     ]
 
 
+def control_lines(table: ScoreTable) -> list[str]:
+    """What the controls were drawn from (the randomization figures need at least 5 twins)."""
+    cfg = table.config
+    return [f"NMF bases: fitted on {cfg.nmf_fit} ({cfg.own_play_frames} frames of each checkpoint's own play on "
+            f"its training levels)" if cfg.nmf_fit == "own-play" else f"NMF bases: fitted on {cfg.nmf_fit}",
+            f"{cfg.n_refits} NMF refits per checkpoint (sd_fits); {cfg.n_twins} randomized twins per checkpoint "
+            f"(beats_randomized); cascading randomization: {', '.join(table.cascade_steps) or 'none'}"]
+
+
 def _cascade_table(cascade: pd.DataFrame) -> pd.DataFrame:
     """Metrics x cascade steps: share of checkpoints scoring above their own cascaded weights."""
     if cascade.empty:
@@ -404,7 +413,8 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
              "## Ceilings of the human target", "",
              "Against the run-paired target (each published model's two-researcher mean); intervals resample level "
              "counts.", "", markdown_table(validation.ceilings), "",
-             "## What this design can tell", "", *(f"- {md_text(line)}" for line in design_lines(validation.design)), ""]
+             "## What this design can tell", "", *(f"- {md_text(line)}" for line in design_lines(validation.design)),
+             *(f"- {md_text(line)}" for line in control_lines(table)), ""]
     cascade = _cascade_table(validation.cascade)
     if not cascade.empty:
         parts += ["## Cascading randomization", "",
@@ -616,7 +626,8 @@ def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, f
             f"{''.join(_row_html(r, None, n_boot) for r in reference)}</tbody>")
     items = "".join(f"<li>{html.escape(line)}</li>" for line in _header(validation, table, ctx))
     legend_items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in LEGEND.items())
-    design_items = "".join(f"<li>{html.escape(line)}</li>" for line in design_lines(validation.design))
+    design_items = "".join(f"<li>{html.escape(line)}</li>"
+                           for line in [*design_lines(validation.design), *control_lines(table)])
     cascade = _cascade_table(validation.cascade)
     n_flagged = sum(1 for r in metrics if r["flags"])
     legend = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in _HEADER_TITLES.items())

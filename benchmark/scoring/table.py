@@ -61,8 +61,10 @@ class ScoringConfig:
     own_play_seed: int = 0
     #: Non-zero attribution rows an NMF fit sees at most (a seeded sample; docs/attribution.md).
     nmf_max_rows: int = 100_000
-    #: Steps of the cascading randomization scored, top first (``controls.CASCADE``).
-    cascade_depth: int = 3
+    #: Steps of the cascading randomization scored, top first (``controls.CASCADE``). Off by
+    #: default: at 17.6 CPU s per checkpoint and step it would break the cold report's budget
+    #: (docs/attribution.md); ``--cascade-depth N`` turns it on (docs/validation.md has its figures).
+    cascade_depth: int = 0
     #: The attribution method (``attribution.methods``; ``--attribution``) and the layer attributed
     #: (None: the architecture's default, 2b for the clear CNN; ``agents.architectures``).
     attribution: str = "integrated-gradients"
