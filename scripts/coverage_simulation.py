@@ -6,8 +6,8 @@ Spearman (issue 14's calibration; docs/validation.md cites the output).
 The noise model (share of a metric's checkpoint variance between level counts, frame and NMF-fit
 noise relative to it) is estimated from the committed report's ``reports/model_scores.csv``
 (median over the metrics that vary), so the synthetic zoos are as noisy as the real one. Both the
-leaderboard's interval (level counts resampled, corrected Fisher-z) and the fully hierarchical
-variant (also frames and fits) are run on the same zoos. Writes a JSON document and prints a
+hierarchical interval (level counts, frames and fits resampled, corrected Fisher-z) and the
+level-counts-only variant (also frames and fits) are run on the same zoos; the leaderboard uses the hierarchical one. Writes a JSON document and prints a
 Markdown table.
 """
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     noise, measured = estimate_noise(args.model_scores)
     results = {}
-    for variant, hierarchical in (("levels (leaderboard)", False), ("hierarchical (levels, frames, fits)", True)):
+    for variant, hierarchical in (("hierarchical: levels, frames, fits (leaderboard)", True), ("levels only", False)):
         rows = []
         for association, zoos in study(noise, ASSOCIATIONS, args.zoos, args.replicates, args.seed, hierarchical):
             rows.append({"association": association, "true_spearman": zoos[0].truth,

@@ -92,19 +92,34 @@ def test_randomization_share_over_checkpoint_twin_pairs(committed):
 
 
 def test_interval_design_within_monte_carlo_error(committed):
-    """An independent cluster bootstrap (own RNG, more replicates) gives the same interval to
-    Monte Carlo error: level counts are the unit, and the SE is corrected by sqrt(G / (G - 1))."""
+    """An independent hierarchical bootstrap (own RNG, more replicates) gives the same interval to
+    Monte Carlo error: level counts are drawn with replacement with all their checkpoints, each
+    replicate scores every checkpoint on one frame resample and one of its NMF fits (a refit as
+    its shift from the main fit), and the SE on Fisher's z is corrected by sqrt(G / (G - 1))."""
+    scores = committed["scores"]
+    names = committed["trained"].index
     levels = committed["ckpts"]["num_levels"].to_numpy()
     groups = [np.flatnonzero(levels == v) for v in sorted(set(levels))]
-    g = len(groups)
+    g, n_reps = len(groups), 4000
     rng = np.random.default_rng(20261202)
-    draws = [np.concatenate([groups[k] for k in rng.integers(0, g, g)]) for _ in range(4000)]
     for metric in _metrics(committed)[:5]:
+        rows = scores[scores["metric"] == metric]
+        boot = rows[rows["kind"] == "boot"].pivot(index="checkpoint", columns="index", values="score").loc[names]
+        refits = rows[rows["kind"] == "refits"].pivot(index="checkpoint", columns="index", values="score").loc[names]
         x = committed["trained"][metric].to_numpy()
-        reps = np.array([stats.spearmanr(x[d], committed["target"][d]).statistic for d in draws])
-        z = np.arctanh(np.clip(reps[np.isfinite(reps)], -0.9999, 0.9999))
+        shifts = np.concatenate([np.zeros((len(x), 1)), refits.to_numpy() - x[:, None]], axis=1)
+        reps = []
+        for b in range(n_reps):
+            draw = np.concatenate([groups[k] for k in rng.integers(0, g, g)])
+            fit = rng.integers(0, shifts.shape[1], len(x))
+            score = boot.to_numpy()[:, b % boot.shape[1]] + shifts[np.arange(len(x)), fit]
+            reps.append(stats.spearmanr(score[draw], committed["target"][draw]).statistic)
+        reps = np.array(reps)
+        finite = reps[np.isfinite(reps)]
+        z = np.arctanh(np.clip(finite, -0.9999, 0.9999))
         se = z.std(ddof=1) * np.sqrt(g / (g - 1))
-        z0 = np.arctanh(np.clip(committed["board"].loc[metric, "spearman"], -0.9999, 0.9999))
         row = committed["board"].loc[metric]
-        assert row["spearman_lo"] == pytest.approx(np.tanh(z0 - 1.959964 * se), abs=0.03)
-        assert row["spearman_hi"] == pytest.approx(np.tanh(z0 + 1.959964 * se), abs=0.03)
+        z0 = np.arctanh(np.clip(row["spearman"], -0.9999, 0.9999))
+        assert row["interval_method"] == "fisher-z"
+        expected = np.tanh([z0 - 1.959964 * se, z0 + 1.959964 * se])
+        assert (row["spearman_lo"], row["spearman_hi"]) == pytest.approx(tuple(expected), abs=0.04)

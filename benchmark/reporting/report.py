@@ -44,9 +44,10 @@ FIGURES = {
 LEGEND = {
     "target": "each checkpoint's target is the human fraction of its level count, averaged over both researchers "
               "and both study runs (a student's run number has no link to the study's runs)",
-    "resampled": "intervals resample level counts with replacement, each with all its checkpoints (Fisher z, "
-                 "bootstrap SE x sqrt(G/(G-1))); frames and NMF fits are not resampled again, their effect is "
-                 "shown as sd_frames and sd_fits",
+    "resampled": "intervals resample level counts with replacement, each with all its checkpoints, and within "
+                 "each replicate one frame resample and one NMF fit per checkpoint (Fisher z, bootstrap SE x "
+                 "sqrt(G/(G-1)); percentile where z is infinite, see interval_method); sd_frames and sd_fits: "
+                 "the spread frames and fits alone cause",
     "tested": "p_value: one-sided exact permutation test over the level counts' targets; p_holm: Holm-adjusted over "
               "the metrics of this report; vs_log_l: paired difference with the log-level-count baseline on the "
               "same replicates (beats_log_l: its interval above 0)",
@@ -59,8 +60,11 @@ COLUMNS = {
                         "lower (its scores are negated before correlating)",
     "spearman": "Spearman of the model score (the metric's aggregate of its per-feature scores; by default their "
                 "mean) with the per-level-count human fraction of interpretable features",
-    "spearman_lo": f"lower end of the {LEVEL:.0%} interval of the Spearman (level counts resampled)",
+    "spearman_lo": f"lower end of the {LEVEL:.0%} interval of the Spearman (level counts, frames and NMF fits "
+                   "resampled)",
     "spearman_hi": f"upper end of the {LEVEL:.0%} interval of the Spearman",
+    "interval_method": "fisher-z (corrected, normal on Fisher's z), or percentile where over 5% of replicates are "
+                       "exactly +-1 and z is infinite",
     "p_value": "one-sided exact permutation p-value of the Spearman (the level counts' targets permuted)",
     "p_holm": "p_value Holm-adjusted across the metrics of this report",
     "vs_log_l": "Spearman minus the log-level-count baseline's",

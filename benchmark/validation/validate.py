@@ -9,10 +9,11 @@ almost only between level counts and a student's run number has no link to the s
 * the ranked figure, ``spearman``, is against the **per-level-count human means** (both
   researchers, both study runs): it does not depend on how students are paired with study runs;
   the run-paired figure is reported as its mean and range over every pairing;
-* intervals resample **level counts** (all their checkpoints kept), with the small-sample
-  correction the coverage study calls for (:mod:`interpbench.validation.inference`); how much the
-  frames and the NMF fit move a figure is reported beside it (``sd_frames``, ``sd_fits``), and
-  ``hierarchical=True`` resamples them inside the interval too (conservative);
+* intervals come from a **hierarchical bootstrap**: level counts drawn with replacement (all their
+  checkpoints kept), frame resample b, one NMF fit drawn per checkpoint, with the small-sample
+  correction the coverage study calls for (:mod:`interpbench.validation.inference`);
+  ``hierarchical=False`` resamples level counts only; ``sd_frames`` and ``sd_fits`` say how much
+  frames and fits alone move a figure;
 * tests are **permutations of level counts**, Holm-adjusted across the report's metrics, plus a
   paired comparison with the log-level-count baseline on the same replicates;
 * the ceilings (:mod:`interpbench.validation.ceilings`) are named for what they are.
@@ -39,13 +40,13 @@ from interpbench.validation.inference import (
     bootstrap_spearman,
     critical_spearman,
     detectable_difference,
-    fisher_interval,
     holm,
     normal_interval,
     percentile_interval,
     permutation_null,
     permutation_pvalue,
     replicate_scores,
+    spearman_interval,
 )
 from interpbench.validation.ranks import partial_spearman, spearman, spearman_rows
 
@@ -187,7 +188,7 @@ def _agreement_row(name: str, kind: str, score: np.ndarray, replicates: np.ndarr
     live = np.isfinite(paired).any()
     row = {
         "kind": kind, "name": name, "spearman": point,
-        **dict(zip(("spearman_lo", "spearman_hi"), fisher_interval(point, boot, g))),
+        **dict(zip(("spearman_lo", "spearman_hi", "interval_method"), spearman_interval(point, boot, g))),
         "p_value": permutation_pvalue(null, point),
         "vs_log_l": diff_point,
         **dict(zip(("vs_log_l_lo", "vs_log_l_hi"),
@@ -289,11 +290,12 @@ def _ceilings_frame(ceilings: list[Ceiling]) -> pd.DataFrame:
 
 def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[StudyJudgments] | None = None,
              method: str | None = None, seed: int = 0, n_replicates: int = DEFAULT_REPLICATES,
-             hierarchical: bool = False) -> Validation:
+             hierarchical: bool = True) -> Validation:
     """Every metric of ``table`` against the human judgments, beside the ceilings and the baselines.
 
-    ``hierarchical`` also resamples frames and NMF fits inside the intervals (conservative: see
-    :mod:`interpbench.validation.inference`). Raises :class:`~interpbench.validation.design.NotEstimable` for a zoo with one level count or
+    ``hierarchical`` (the default) resamples frames and NMF fits inside the intervals besides
+    level counts (:mod:`interpbench.validation.inference`; the coverage of both is measured by
+    ``scripts/coverage_simulation.py``). Raises :class:`~interpbench.validation.design.NotEstimable` for a zoo with one level count or
     fewer than 3 matched checkpoints: no figure of such a zoo would mean anything.
     """
     matched, unmatched = match_checkpoints(table, labels, method)
