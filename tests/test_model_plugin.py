@@ -5,12 +5,12 @@ to the repository; a broken entry point beside it is reported by name and hides 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from plugin_site import install_with_broken_neighbour
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "tests" / "data" / "example_model"
@@ -38,18 +38,8 @@ print(table.errors, table.cascade_steps, table.scores["raw-overlap"]["tiny-L2-r1
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("model-plugin")
-    source, target = work / "src", work / "site"
-    shutil.copytree(EXAMPLE, source)
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
-    done = subprocess.run([*pip, "--target", str(target), str(source)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.fail(f"installing the example model failed:\n{done.stderr}")
-    broken = target / "broken_model-0.1.dist-info"
-    broken.mkdir()
-    (broken / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-model\nVersion: 0.1\n")
-    (broken / "entry_points.txt").write_text("[interpbench.models]\nbroken = no_such_module:factory\n")
-    return target
+    return install_with_broken_neighbour(tmp_path_factory.mktemp("model-plugin"), EXAMPLE, "interpbench.models",
+                                         "broken-model", "no_such_module:factory")
 
 
 def run_with(site: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

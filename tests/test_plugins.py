@@ -5,12 +5,12 @@ broken entry point beside it is reported by name and does not hide it."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from plugin_site import install_with_broken_neighbour
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "tests" / "data" / "example_plugin"
@@ -36,18 +36,8 @@ print(*np.round(scores["agent-share"], 6))
 def site(tmp_path_factory) -> Path:
     """``pip install --no-deps --target`` of the example package (built from a copy, so the
     repository gains no build/ or egg-info), plus a distribution whose entry point is broken."""
-    work = tmp_path_factory.mktemp("plugin")
-    source, target = work / "src", work / "site"
-    shutil.copytree(EXAMPLE, source)
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
-    done = subprocess.run([*pip, "--target", str(target), str(source)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.fail(f"installing the example plugin failed:\n{done.stderr}")
-    broken = target / "broken_plugin-0.1.dist-info"
-    broken.mkdir()
-    (broken / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
-    (broken / "entry_points.txt").write_text("[interpbench.metrics]\nbroken = no_such_module:Metric\n")
-    return target
+    return install_with_broken_neighbour(tmp_path_factory.mktemp("plugin"), EXAMPLE, "interpbench.metrics",
+                                         "broken-plugin", "no_such_module:Metric")
 
 
 def run_with(site: Path, *args: str) -> subprocess.CompletedProcess:

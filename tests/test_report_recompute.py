@@ -74,7 +74,7 @@ def test_run_pairing_range(committed):
         rhos = []
         for flips in itertools.product((0, 1), repeat=ckpts["num_levels"].nunique()):
             swap = dict(zip(sorted(ckpts["num_levels"].unique()), flips))
-            runs = [(3 - r) if swap[l] else r for l, r in zip(ckpts["num_levels"], ckpts["run"])]
+            runs = [(3 - r) if swap[level] else r for level, r in zip(ckpts["num_levels"], ckpts["run"])]
             target = committed["paired"].loc[list(zip(ckpts["num_levels"], runs))].to_numpy()
             rhos.append(stats.spearmanr(x, target).statistic)
         row = committed["board"].loc[metric]

@@ -156,6 +156,16 @@ def _captum_at_layer(method: AttributionMethod, above: _Above, acts: torch.Tenso
     raise InterpbenchError(f"no captum implementation for {method.name!r}")
 
 
+def _checked(method: AttributionMethod | str, model: nn.Module,
+             layer: str | None) -> tuple[AttributionMethod, LayerInfo, nn.Module]:
+    """The method, the layer's info (the method refused where it does not apply) and the model in
+    eval mode: what every attribution call starts with."""
+    method = get_method(method) if isinstance(method, str) else method
+    info = layer_info(model, layer)
+    method.check_layer(info)
+    return method, info, model.eval()
+
+
 def method_attributions(
     method: AttributionMethod | str,
     model: nn.Module,
@@ -170,10 +180,7 @@ def method_attributions(
     """float32 (N, C, h, w): ``method``'s attributions of ``head`` to ``layer`` (None: the
     architecture's default) on uint8 (N, 64, 64, 3) ``obs``. Integrated gradients runs our
     batched implementation; the others captum on the network above the layer."""
-    method = get_method(method) if isinstance(method, str) else method
-    info = layer_info(model, layer)
-    method.check_layer(info)
-    model = model.eval()
+    method, info, model = _checked(method, model, layer)
     if method.name == DEFAULT_METHOD:
         return layer_attributions(model, obs, layer=info.name, head=head, actions=actions,  # type: ignore[arg-type]
                                   n_steps=int(method.params["n_steps"]), batch_size=batch_size, progress=progress)
@@ -227,10 +234,7 @@ def reference_attributions(method: AttributionMethod | str, model: nn.Module, ob
     output, 1 for the frame, 0 for the baseline), as ``attribute.captum_layer_attributions``."""
     from captum.attr import LayerGradCam, LayerGradientShap, LayerGradientXActivation
 
-    method = get_method(method) if isinstance(method, str) else method
-    info = layer_info(model, layer)
-    method.check_layer(info)
-    model = model.eval()
+    method, info, model = _checked(method, model, layer)
     if method.name == DEFAULT_METHOD:
         return captum_layer_attributions(model, obs, layer=info.name, head=head, actions=actions,  # type: ignore[arg-type]
                                          n_steps=int(method.params["n_steps"]))
