@@ -102,7 +102,7 @@ def test_cleanrl_checkpoint_plays_is_attributed_and_scored(cleanrl_file, tmp_pat
     meta = {"method": "cleanrl", "num_levels": 2, "run": 1, "test_completion": {"completion_rate": 0.0}}
     save_checkpoint(ck.model, zoo / "cleanrl-L2-r1", meta)
     config = ScoringConfig(n_bootstrap=0, n_twins=1, n_refits=0, nmf_fit="scoring-frames", area_bins=2, n_features=4,
-                           layer="network.2", attribution="grad-x-act")
+                           layer="network.2", attribution="grad-x-act", cascade_depth=5)
     table = score_zoo(zoo, frames, ["raw-overlap"], config=config, progress=False, n_jobs=1)
     assert not table.errors
     scores = table.scores["raw-overlap"]["cleanrl-L2-r1"]

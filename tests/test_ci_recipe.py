@@ -321,7 +321,7 @@ def test_quick_check_step_gives_a_verdict_and_fills_the_cached_folder(recipe):
     quick = result_of(recipe, "check", quick=True)
     assert quick["rc"] in (0, 1), f"exit {quick['rc']}, not a verdict:\n{quick['stderr'][-3000:]}"
     out = quick["stdout"]
-    assert re.search(r"^my-metric: Spearman -?\d\.\d{3} with human judgments over \d+ checkpoints", out, re.M), out
+    assert re.search(r"^my-metric: Spearman -?\d\.\d{3} \[.*\] with the per-level-count human fraction over \d+ checkpoints", out, re.M), out
     assert "figures differ from quick ones" in out, out
     assert ("PASS" in out) == (quick["rc"] == 0) and ("FAIL" in out) == (quick["rc"] == 1)
     cached = recipe["home"] / ".cache" / "interpbench"  # the folder the cache steps save and restore
@@ -336,6 +336,6 @@ def test_full_check_step(recipe):
         pytest.skip(f"the full check (512 frames, main only) runs where {FULL_ENV}=1; its command line is "
                     "parsed by test_full_check_runs_on_main_only_and_parses")
     assert full["rc"] in (0, 1), f"exit {full['rc']}, not a verdict:\n{full['stderr'][-3000:]}"
-    assert re.search(r"^my-metric: Spearman -?\d\.\d{3} with human judgments over \d+ checkpoints", full["stdout"],
+    assert re.search(r"^my-metric: Spearman -?\d\.\d{3} \[.*\] with the per-level-count human fraction over \d+ checkpoints", full["stdout"],
                      re.M), full["stdout"]
     assert "quick:" not in full["stdout"]

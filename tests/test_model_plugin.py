@@ -30,7 +30,7 @@ net = get_architecture("tiny-cnn").fresh(15, 0)
 save_checkpoint(net, zoo / "tiny-L2-r1", {"method": "tiny", "num_levels": 2, "run": 1,
                                           "test_completion": {"completion_rate": 0.5}})
 config = ScoringConfig(n_bootstrap=0, n_twins=1, n_refits=0, nmf_fit="scoring-frames", area_bins=2, n_features=4,
-                       layer="c1", attribution="grad-x-act")
+                       layer="c1", attribution="grad-x-act", cascade_depth=5)
 table = score_zoo(zoo, make_frames(8), ["raw-overlap"], config=config, progress=False, n_jobs=1)
 print(table.errors, table.cascade_steps, table.scores["raw-overlap"]["tiny-L2-r1"].trained.shape)
 """
