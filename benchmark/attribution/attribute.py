@@ -330,8 +330,9 @@ def attribute_bases(
     from interpbench.attribution.methods import get_method
 
     ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    layer, method = layer_info(ck, layer).name, get_method(method).name
-    get_method(method).check_layer(layer_info(ck, layer))
+    info, chosen = layer_info(ck, layer), get_method(method)
+    chosen.check_layer(info)
+    layer, method = info.name, chosen.name
     player = player or ck
     weights, frames_hash = ck.weights_hash(), frames.content_hash()
     keys = [fit.key(player) for fit in fits]

@@ -68,8 +68,7 @@ def fisher_interval(point: float, replicates: np.ndarray, n_clusters: int, level
     finite = replicates[np.isfinite(replicates)]
     if not np.isfinite(point) or finite.size < 2 or n_clusters < 2:
         return float("nan"), float("nan")
-    z = np.arctanh(np.clip(finite, -CLIP, CLIP))
-    se = z.std(ddof=1) * np.sqrt(n_clusters / (n_clusters - 1))
+    se = corrected_sd(np.arctanh(np.clip(finite, -CLIP, CLIP)), n_clusters)
     q = stats.norm.ppf(1 - (1 - level) / 2)
     z0 = np.arctanh(np.clip(point, -CLIP, CLIP))
     return float(np.tanh(z0 - q * se)), float(np.tanh(z0 + q * se))

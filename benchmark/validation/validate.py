@@ -104,7 +104,6 @@ class Validation:
                  the smallest Spearman the permutation test rejects, the detectable difference).
     matched:     the checkpoints validated, with their human target (index: checkpoint name).
     model_boot:  per metric, (B, n) oriented model scores per frame resample (for the figures).
-    correlation_boot: per leaderboard row, the Spearman replicates behind its interval.
     unmatched:   checkpoints that have no published judgment for their level count.
     """
 
@@ -115,7 +114,6 @@ class Validation:
     design: dict[str, float | int]
     matched: pd.DataFrame
     model_boot: dict[str, np.ndarray]
-    correlation_boot: dict[str, np.ndarray]
     unmatched: list[str] = field(default_factory=list)
 
 
@@ -132,7 +130,7 @@ def area_correlation(bin_area: np.ndarray, bin_scores: np.ndarray) -> float:
 def share_beaten(trained: np.ndarray, control: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
     """Share of (checkpoint, control) pairs where the trained score is higher, with its interval
     over the cluster-bootstrap ``counts`` (B, n). ``control`` is (n,) or (n, T)."""
-    wins = (trained[:, None] > np.atleast_2d(control.T).T).mean(axis=1)  # (n,) share over the T controls
+    wins = (trained[:, None] > control.reshape(len(trained), -1)).mean(axis=1)  # (n,) share over the T controls
     boot = (counts * wins).sum(axis=1) / counts.sum(axis=1)
     return (float(wins.mean()), *percentile_interval(boot))
 
@@ -168,12 +166,13 @@ class _Setting:
     targets: Targets
     counts: np.ndarray  # (B, n) cluster-bootstrap counts
     log_l: np.ndarray  # (n,)
+    log_l_spearman: float  # the baseline's Spearman with the target
     log_l_boot: np.ndarray  # (B,) the baseline's replicates on the same counts
     seed: int
     hierarchical: bool
 
 
-def _agreement_row(name: str, kind: str, score: np.ndarray, replicates: np.ndarray, s: _Setting) -> tuple[dict, np.ndarray]:
+def _agreement_row(name: str, kind: str, score: np.ndarray, replicates: np.ndarray, s: _Setting) -> dict:
     """Every figure of one scored row: point, interval, test, paired difference, diagnostics.
 
     ``replicates`` (B, n) are the scores each bootstrap replicate sees (``score`` itself unless
@@ -182,7 +181,7 @@ def _agreement_row(name: str, kind: str, score: np.ndarray, replicates: np.ndarr
     point = spearman(score, t.level_mean)
     boot = bootstrap_spearman(replicates, t.level_mean, s.counts)
     null = permutation_null(score, t.cluster_target, s.design, s.seed)
-    diff_point = point - spearman(s.log_l, t.level_mean)
+    diff_point = point - s.log_l_spearman
     diff = boot - s.log_l_boot
     paired = spearman_rows(np.broadcast_to(score, t.paired.shape), t.paired)
     live = np.isfinite(paired).any()
@@ -202,7 +201,7 @@ def _agreement_row(name: str, kind: str, score: np.ndarray, replicates: np.ndarr
         "partial_log_l": partial_spearman(score, t.level_mean, s.log_l),
         "kendall": float(stats.kendalltau(score, t.level_mean).statistic),
     }
-    return row, boot
+    return row
 
 
 def _spread(rows: np.ndarray, target: np.ndarray) -> float:
@@ -214,14 +213,14 @@ def _spread(rows: np.ndarray, target: np.ndarray) -> float:
 
 
 def _metric_row(table: ScoreTable, metric: str, matched: pd.DataFrame,
-                s: _Setting) -> tuple[dict, np.ndarray, np.ndarray, list[dict]]:
+                s: _Setting) -> tuple[dict, np.ndarray, list[dict]]:
     names = matched.index
     model = table.model_scores(metric, "trained", names)
     frames = table.model_scores(metric, "boot", names)  # (n, B)
     refits = table.model_scores(metric, "refits", names)  # (n, R)
     replicates = (replicate_scores(model, frames, refits, len(s.counts), s.seed) if s.hierarchical
                   else np.broadcast_to(model, s.counts.shape))
-    row, boot = _agreement_row(metric, "metric", model, replicates, s)
+    row = _agreement_row(metric, "metric", model, replicates, s)
     row["sd_frames"] = _spread(frames.T, s.targets.level_mean)
     row["sd_fits"] = _spread(np.concatenate([model[None], refits.T]), s.targets.level_mean)
     randomized = table.model_scores(metric, "randomized", names)  # (n, T)
@@ -240,7 +239,7 @@ def _metric_row(table: ScoreTable, metric: str, matched: pd.DataFrame,
                          share_beaten(model, cascade[:, i], s.counts))),
               "spearman_cascaded": spearman(cascade[:, i], s.targets.level_mean)}
              for i, step in enumerate(table.cascade_steps)]
-    return row, boot, frames.T, steps
+    return row, frames.T, steps
 
 
 def design_summary(s: _Setting, board: pd.DataFrame) -> dict[str, float | int]:
@@ -305,20 +304,15 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     counts = cluster_bootstrap_counts(design, n_replicates, seed)
     log_l = np.log(matched["num_levels"].to_numpy(dtype=float))
     log_l_boot = bootstrap_spearman(np.broadcast_to(log_l, counts.shape), targets.level_mean, counts)
-    s = _Setting(design, targets, counts, log_l, log_l_boot, seed, hierarchical)
+    s = _Setting(design, targets, counts, log_l, spearman(log_l, targets.level_mean), log_l_boot, seed, hierarchical)
 
-    rows: list[dict] = []
-    correlation_boot: dict[str, np.ndarray] = {}
+    rows = [_agreement_row(name, "baseline", values, np.broadcast_to(values, counts.shape), s)
+            for name, values in ((LOG_L, log_l), (TEST_COMPLETION, matched["test_completion"].to_numpy(dtype=float)))]
     model_boot: dict[str, np.ndarray] = {}
     cascade_rows: list[dict] = []
-    for name, values in ((LOG_L, log_l), (TEST_COMPLETION, matched["test_completion"].to_numpy(dtype=float))):
-        row, boot = _agreement_row(name, "baseline", values, np.broadcast_to(values, counts.shape), s)
-        rows.append(row)
-        correlation_boot[name] = boot
     for metric in table.metrics:
-        row, boot, frames, steps = _metric_row(table, metric, matched, s)
+        row, frames, steps = _metric_row(table, metric, matched, s)
         rows.append(row)
-        correlation_boot[metric] = boot
         model_boot[metric] = frames
         cascade_rows += steps
 
@@ -341,4 +335,4 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     board.loc[~is_metric, "rank"] = pd.NA
     board = board.reset_index(drop=True)
     return Validation(board, _ceilings_frame(ceilings), pd.DataFrame(cascade_rows), feature_level, design_summary(s, board),
-                      matched.assign(human_level_mean=targets.level_mean), model_boot, correlation_boot, unmatched)
+                      matched.assign(human_level_mean=targets.level_mean), model_boot, unmatched)
