@@ -71,6 +71,22 @@ def test_hiding_a_class_changes_only_frames_that_show_it(frames, hider, model, b
     assert not (shows_coin & ~hidden.changed).any()
 
 
+def test_wall_surfaces_and_interiors_are_hidden_apart(frames, hider, model, basis):
+    """Hiding the walls' top surfaces and their interiors each changes a part of what hiding the
+    whole class changes; the two parts are reported beside ``wall``, never as classes of their own."""
+    wall = frames.masks[:, frames.class_index("wall")]
+    whole, top, mid = (hider.hide(name).obs for name in ("wall", "wall_top", "wall_mid"))
+    moved = [(obs != frames.obs).any(-1) for obs in (whole, top, mid)]
+    assert moved[1].any() and moved[2].any()
+    assert not (moved[1] & moved[2] & wall).any()  # a wall pixel is a surface or an interior, never both
+    assert (moved[1] | moved[2])[wall].mean() > 0.95 and moved[0][wall].mean() > 0.95
+    dep = object_dependence(model, frames, basis, ["agent", "wall"], hider=hider)
+    assert dep.classes == ("agent", "wall") and dep.parts == ("wall_top", "wall_mid")
+    rows = selectivity_rows(dep, "c")
+    assert {"drop_wall_top", "drop_wall_mid"} <= set(rows.columns) and rows["n_classes"].eq(2).all()
+    assert np.abs(dep.part_drops).max() > 0
+
+
 def test_unknown_class_is_refused_before_any_work(frames, hider, model, basis):
     with pytest.raises(InterpbenchError, match="dragon"):
         object_dependence(model, frames, basis, ["saw", "dragon"], hider=hider)

@@ -76,6 +76,9 @@ ENTITY_CLASSES: dict[str, tuple[int, ...]] = {"agent": (PLAYER,), "saw": (2,), "
 NUM_BACKGROUNDS = 62
 #: CoinRun draws every cell outside the grid as this tile (a wall), so hiding walls hides it too.
 WALL_MID = 15
+#: The two parts of the ``wall`` class, hideable apart (coinrun.cpp's WALL_TOP = 16 is the walkable
+#: top surface of a wall; WALL_MID = 15 its filled interior, and the out-of-bounds wall).
+WALL_PARTS: dict[str, tuple[int, ...]] = {"wall_top": (16,), "wall_mid": (WALL_MID,)}
 
 # Fixed-size runs between the variable-length parts, counted in int32 words.
 _GAME_SCALARS_BEFORE_RNG = len(OPTION_NAMES) + 5  # options, grid_step, seeds, game_type, game_n
@@ -197,23 +200,25 @@ class CoinRunState:
 
         Tiles become empty cells, entities get an image type the renderer skips, ``vel_info``
         turns velocity painting off and ``background`` turns the background image off (black).
+        ``wall_top`` and ``wall_mid`` (``WALL_PARTS``) hide one part of the walls.
         """
         if name == "vel_info":
             return self.with_options(paint_vel_info=False)
         if name == "background":
             return self.with_options(use_backgrounds=False)
         buf = bytearray(self.data)
-        if name in TILE_CLASSES:
+        tiles = TILE_CLASSES.get(name, WALL_PARTS.get(name))
+        if tiles is not None:
             h, w = self.grid_shape
             grid = np.frombuffer(buf, "<i4", h * w, self.grid_at + 12)
-            grid[np.isin(grid, TILE_CLASSES[name])] = SPACE
-            if name == "wall" and self.out_of_bounds_object == WALL_MID:
+            grid[np.isin(grid, tiles)] = SPACE
+            if WALL_MID in tiles and self.out_of_bounds_object == WALL_MID:
                 struct.pack_into("<i", buf, self.view_at + 8, SPACE)
         elif name in ENTITY_CLASSES:
             ents = np.frombuffer(buf, ENTITY_DTYPE, self.num_entities, self.entities_at)
             ents["image_type"][np.isin(ents["type"], ENTITY_CLASSES[name])] = HIDDEN_IMAGE_TYPE
         else:
-            known = ["background", *TILE_CLASSES, *ENTITY_CLASSES, "vel_info"]
+            known = ["background", *TILE_CLASSES, *ENTITY_CLASSES, "vel_info", *WALL_PARTS]
             raise InterpbenchError(f"unknown mask class {name!r}; known: {known}")
         return replace(self, data=bytes(buf))
 

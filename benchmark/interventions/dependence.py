@@ -25,7 +25,7 @@ from interpbench.attribution.features import FeatureBasis
 from interpbench.data.frameset import FrameSet
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.progress import progress_bar
-from interpbench.interventions.hiding import Hider, check_classes
+from interpbench.interventions.hiding import Hider, check_classes, parts_of
 
 
 def feature_mass(model: ClearCNN, obs: np.ndarray, basis: FeatureBasis, *, layer: str = "2b") -> np.ndarray:
@@ -43,6 +43,8 @@ class ObjectDependence:
     base:    float64 (N, F) attribution mass on the original frames
     drops:   float64 (C, N, F) base minus the mass with class c hidden (0 where nothing changed)
     changed: bool (C, N) whether hiding class c changed frame n at all
+    parts, part_drops: the same drops for the parts of the classes that can be hidden apart
+             (``hiding.CLASS_PARTS``: wall surfaces and interiors), (P, N, F); never in ``classes``
     """
 
     classes: tuple[str, ...]
@@ -50,6 +52,8 @@ class ObjectDependence:
     drops: np.ndarray
     changed: np.ndarray
     level_seeds: np.ndarray  # int64 (N,), for splitting frames by level
+    parts: tuple[str, ...] = ()
+    part_drops: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -70,13 +74,16 @@ def object_dependence(
     hider = hider if hider is not None else Hider(frames)
     if hider.frames is not frames:
         raise InterpbenchError("the Hider was made for another FrameSet")
+    parts = parts_of(names)
     base = feature_mass(model, frames.obs, basis)
-    drops = np.zeros((len(names), *base.shape))
-    changed = np.zeros((len(names), len(frames)), bool)
-    with progress_bar(total=len(names), desc="hide", unit="class", enabled=progress) as bar:
-        for c, name in enumerate(names):
+    drops = np.zeros((len(names) + len(parts), *base.shape))
+    changed = np.zeros((len(names) + len(parts), len(frames)), bool)
+    with progress_bar(total=len(drops), desc="hide", unit="class", enabled=progress) as bar:
+        for c, name in enumerate(names + parts):
             hidden = hider.hide(name)
             changed[c] = hidden.changed
             drops[c, hidden.changed] = base[hidden.changed] - feature_mass(model, hidden.obs[hidden.changed], basis)
             bar.update()
-    return ObjectDependence(names, base, drops, changed, np.asarray(frames.level_seeds, np.int64))
+    n = len(names)
+    return ObjectDependence(names, base, drops[:n], changed[:n], np.asarray(frames.level_seeds, np.int64),
+                            parts, drops[n:])

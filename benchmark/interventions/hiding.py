@@ -17,8 +17,17 @@ import numpy as np
 
 from interpbench.data.frameset import FrameSet
 from interpbench.game.mask_truth import TruthRenderer
-from interpbench.game.procgen_state import CoinRunState, parse
+from interpbench.game.procgen_state import WALL_PARTS, CoinRunState, parse
 from interpbench.infra.errors import CorruptFileError, InterpbenchError
+
+#: Parts of a FrameSet class that hiding can take away one at a time. They are measured beside
+#: their class (not instead of it: the masks, and so every metric, know only the whole class).
+CLASS_PARTS: dict[str, tuple[str, ...]] = {"wall": tuple(WALL_PARTS)}
+
+
+def parts_of(classes: Sequence[str]) -> tuple[str, ...]:
+    """The hideable parts of ``classes``, in order (e.g. ``wall`` -> ``wall_top``, ``wall_mid``)."""
+    return tuple(part for c in classes for part in CLASS_PARTS.get(c, ()))
 
 
 class UnpatchableStateError(InterpbenchError):
@@ -72,7 +81,7 @@ class Hider:
             )
 
     def hide(self, name: str) -> HiddenFrames:
-        """Every frame re-rendered with class ``name`` hidden."""
-        check_classes(self.frames, [name])
+        """Every frame re-rendered with class ``name`` (or a part of one, ``CLASS_PARTS``) hidden."""
+        check_classes(self.frames, [next((c for c, parts in CLASS_PARTS.items() if name in parts), name)])
         obs = self.renderer.render([s.hiding(name) for s in self.states])
         return HiddenFrames(name, obs, (obs != self.frames.obs).any(axis=(1, 2, 3)))

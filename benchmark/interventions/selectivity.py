@@ -19,13 +19,16 @@ from interpbench.infra.errors import InterpbenchError
 from interpbench.interventions.dependence import ObjectDependence
 
 
-def relative_drops(dep: ObjectDependence, frames: np.ndarray | None = None) -> np.ndarray:
+def relative_drops(dep: ObjectDependence, frames: np.ndarray | None = None, *, parts: bool = False) -> np.ndarray:
     """float64 (F, C): pooled relative drop of each feature's mass per hidden class, over ``frames``
-    (a bool or index selection of frames; default all)."""
+    (a bool or index selection of frames; default all); with ``parts``, per hidden class part (F, P)."""
     sel = slice(None) if frames is None else frames
     mass = dep.base[sel].sum(axis=0)
+    drops = dep.part_drops if parts else dep.drops
+    if drops is None:
+        return np.zeros((dep.n_features, 0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (dep.drops[:, sel].sum(axis=1) / mass).T
+        return (drops[:, sel].sum(axis=1) / mass).T
 
 
 def profile_summary(drops: np.ndarray, n_present: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,7 +46,8 @@ def profile_summary(drops: np.ndarray, n_present: int) -> tuple[np.ndarray, np.n
 
 def selectivity_rows(dep: ObjectDependence, checkpoint: str) -> pd.DataFrame:
     """One row per feature: checkpoint, feature, top_class, selectivity, top_share, n_classes,
-    frames, and ``drop_<class>`` (the relative drop) for every hidden class."""
+    frames, and ``drop_<class>`` (the relative drop) for every hidden class, then ``drop_<part>``
+    for every part hidden apart (outside the selectivity: its class is already counted)."""
     drops = relative_drops(dep)
     present = dep.changed.any(axis=1)
     top, share, selectivity = profile_summary(drops, int(present.sum()))
@@ -58,6 +62,8 @@ def selectivity_rows(dep: ObjectDependence, checkpoint: str) -> pd.DataFrame:
     })
     for c, name in enumerate(dep.classes):
         rows[f"drop_{name}"] = drops[:, c]
+    for name, part_drop in zip(dep.parts, relative_drops(dep, parts=True).T, strict=True):
+        rows[f"drop_{name}"] = part_drop
     return rows
 
 
