@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from interpbench.agents.models import Checkpoint, load_checkpoint
-from interpbench.attribution.attribute import attribute_checkpoint
+from interpbench.attribution.attribute import DEFAULT_METHOD, attribute_checkpoint
 from interpbench.attribution.features import FeatureBasis
 from interpbench.attribution.fit_set import BasisFit
 from interpbench.data.frameset import FrameSet
+from interpbench.data.layers import ANALYSED_LAYER
 from interpbench.infra.errors import InterpbenchError
 from interpbench.interventions.dependence import ObjectDependence, object_dependence
 from interpbench.interventions.hiding import Hider, check_classes
@@ -88,10 +89,11 @@ def object_dependence_table(
     classes = check_classes(frames, tuple(frames.classes) if classes is None else tuple(classes))
     hidden_frames = spaced_subset(frames, n_frames)
     hider = Hider(hidden_frames)
-    rows, checks, seconds = [], [], {}
+    rows, checks, seconds, weights = [], [], {}, {}
     for subject in subjects:
         start = time.perf_counter()
         checkpoint = load_checkpoint(subject.path)
+        weights[subject.name] = checkpoint.weights_hash()
         dep: ObjectDependence = object_dependence(
             checkpoint.model, hidden_frames, checkpoint_basis(checkpoint, frames, fit), classes, hider=hider,
             progress=progress)
@@ -106,6 +108,8 @@ def object_dependence_table(
         "classes": list(classes),
         "basis": {"from": "each checkpoint's ordinary attribution on the full FrameSet (attribute_checkpoint)",
                   "fit": dataclasses.asdict(fit or BasisFit())},
+        "attribution": {"method": DEFAULT_METHOD, "layer": ANALYSED_LAYER},
+        "checkpoint_sha256": weights,
         "seconds_per_checkpoint": seconds,
     }
     return table, pd.concat(checks, ignore_index=True), provenance
