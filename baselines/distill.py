@@ -1,4 +1,8 @@
-"""Distillation: a clear-CNN student trained from scratch to match the published agent.
+"""Distillation: a student trained from scratch to match the published agent.
+
+The student is the clear CNN (the study's network, the shipped zoo) or any other registered
+architecture (``--architecture impala-cnn``, ``baselines/zoo-impala``): the loss only needs its
+``(logits, value)``, and the data (the teacher's outputs on its frames) does not depend on it.
 
 This is the CPU-feasible way to make a level-count sweep: PPO needs tens of millions of steps per
 model, while a student needs only the teacher's outputs on frames from its L levels (see
@@ -20,9 +24,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from interpbench.agents.architectures import get_architecture
 from interpbench.agents.init import init_orthogonal
+from interpbench.agents.models import ARCHITECTURE as CLEAR_CNN
 from interpbench.agents.models import ClearCNN, preprocess
 from interpbench.baselines import runtime
 from interpbench.baselines.gather import Dataset, GatherConfig
@@ -102,7 +109,7 @@ def policy_kl(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tenso
 
 
 def distill_loss(
-    student: ClearCNN, obs: torch.Tensor, teacher_logits: torch.Tensor, teacher_value: torch.Tensor, value_coef: float
+    student: nn.Module, obs: torch.Tensor, teacher_logits: torch.Tensor, teacher_value: torch.Tensor, value_coef: float
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """KL(teacher || student) over actions + value_coef * MSE(value); also returns the parts."""
     logits, value = (out.float() for out in student(obs))
@@ -112,11 +119,31 @@ def distill_loss(
     return kl + value_coef * mse, {"kl": kl.item(), "value_mse": mse.item(), "argmax_agreement": agree.item()}
 
 
+def fresh_student(architecture: str, num_actions: int, seed: int) -> nn.Module:
+    """A student before its first step, a function of ``seed``.
+
+    The clear CNN starts from the orthogonal scheme (``agents.init``: torch's default starves its
+    L2-pooled stack), drawn from torch's global generator as the shipped students were. Any other
+    architecture starts as its registry initialises it, which is how the randomization controls
+    draw its twins (for the IMPALA CNN, CleanRL's scheme)."""
+    torch.manual_seed(seed)
+    if architecture == CLEAR_CNN:
+        return init_orthogonal(ClearCNN(num_actions=num_actions))
+    return get_architecture(architecture).fresh(num_actions, seed)
+
+
+def state_settings(config: DistillConfig, architecture: str) -> dict[str, Any]:
+    """What a saved state must share with the run resuming it: the config's resume settings and,
+    for a student that is not the clear CNN, its architecture. Clear-CNN states predate the choice
+    and record none, so keeping it out of theirs lets every existing run resume."""
+    settings = config.resume_settings()
+    return settings if architecture == CLEAR_CNN else {**settings, "architecture": architecture}
+
+
 def _saved_state(
-    state_path: Path, warm_start: Path | None, config: DistillConfig, log: runtime.JsonlLog
+    state_path: Path, warm_start: Path | None, config: DistillConfig, settings: dict[str, Any], log: runtime.JsonlLog
 ) -> dict[str, Any] | None:
     """The run's own saved state, else a usable ``warm_start`` state (marked as such), else None."""
-    settings = config.resume_settings()
     if (saved := runtime.load_state(state_path, settings)) is not None:
         if not continues(saved, config):
             raise InterpbenchError(f"{state_path} took steps this run would not (another learning-rate schedule, "
@@ -141,8 +168,9 @@ def train_student(
     device: torch.device,
     progress: bool = True,
     warm_start: Path | None = None,
-) -> tuple[ClearCNN, dict[str, Any]]:
-    """Train (or resume) a student in ``run_dir``; returns it and a summary for the metadata.
+    architecture: str = CLEAR_CNN,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train (or resume) a student of ``architecture`` in ``run_dir``; returns it and a summary for the metadata.
 
     ``warm_start``: the state file of the same run (seed, data, settings) under a smaller budget,
     used when ``run_dir`` has no state of its own and its steps are this run's first steps
@@ -151,19 +179,20 @@ def train_student(
     """
     state_path = run_dir / "student_state.pt"
     log = runtime.JsonlLog(run_dir / "train_log.jsonl")
-    torch.manual_seed(seed)
-    student = init_orthogonal(ClearCNN(num_actions=data.logits.shape[1])).to(device)
+    student = fresh_student(architecture, data.logits.shape[1], seed).to(device)
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
     step, seconds = 0, 0.0
     total = config.total_steps()
-    saved = _saved_state(state_path, warm_start, config, log)
+    settings = state_settings(config, architecture)
+    saved = _saved_state(state_path, warm_start, config, settings, log)
     # Kept in every saved state, so the metadata says where the run began however often it resumed.
     origin = {"warm_started_from": saved["warm_started_from"]} if saved and "warm_started_from" in saved else {}
     if saved is not None:
         student.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step, seconds = saved["step"], saved["seconds"]
-    student.to(memory_format=torch.channels_last).train()
+    # torch's stubs leave out the memory_format keyword that Module.to takes.
+    student.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]
     window: list[dict[str, float]] = []
     started = time.perf_counter()
     bar = progress_bar(total=total, initial=step, desc=run_dir.name, unit="step", enabled=progress)
@@ -192,10 +221,10 @@ def train_student(
             runtime.save_state(state_path, {
                 "model": student.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "seconds": elapsed, "lr_schedule": config.lr_schedule(), **origin,
-            }, config.resume_settings())
+            }, settings)
     bar.close()
     seconds += time.perf_counter() - started
-    return student.eval().to(memory_format=torch.contiguous_format), {
+    return student.eval().to(memory_format=torch.contiguous_format), {  # type: ignore[call-overload]
         "samples": total * config.batch_size, "optimizer_steps": total, "train_seconds": round(seconds, 1),
         **origin,
     }
@@ -222,6 +251,15 @@ PRESETS: dict[str, DistillConfig] = {
     # medium student of its run where one exists (base_preset). The shipped zoo's preset.
     "large": DistillConfig(GatherConfig(steps=393_216, frames=40_960, teacher_bf16=True),
                            train_samples=1_152_000, lr=1e-3, bf16=True, anneal_samples=384_000),
+    # The shipped IMPALA-CNN student (baselines/zoo-impala), sized for about 30-40 minutes of one
+    # niced thread on a 2-core CPU without bf16 units, shared with other work. There bfloat16
+    # autocast was 8x slower than float32 for the teacher's forward and 10x for IMPALA training,
+    # so all is float32; one-off probes there, under load, gave ~80 IMPALA training samples/s and
+    # ~180 teacher frames/s (the shipped JSON records the run's own times). A third of "large"'s
+    # teacher steps (~1,500 episodes) with its frame count, a sixth of its samples, the last third
+    # annealed.
+    "impala": DistillConfig(GatherConfig(steps=131_072, frames=40_960), train_samples=192_000, lr=1e-3,
+                            anneal_samples=64_000),
 }
 
 
@@ -233,3 +271,12 @@ def base_preset(name: str) -> str:
     """
     settings = PRESETS[name].resume_settings()
     return next(other for other, config in PRESETS.items() if config.resume_settings() == settings)
+
+
+def data_preset(name: str) -> str:
+    """The first preset (in definition order) that gathers as ``name`` does: the one whose folder
+    holds the dataset. The data depends only on the teacher, the level count and the gather
+    config, so presets differing in anything else (the student's budget, rate or precision) share
+    it; for presets that also share a base preset this is that base."""
+    gather = PRESETS[name].gather
+    return next(other for other, config in PRESETS.items() if config.gather == gather)

@@ -1,9 +1,11 @@
 """One zoo checkpoint from start to finish: train (resumably), measure completion, ship.
 
-A job is (method, level count, run, preset). Its working files live under
-``runs/<preset>/<name>/`` (a distillation dataset under ``runs/<base preset>/data/``, see
-``distill.base_preset``), the shipped checkpoint at ``<zoo>/<name>.safetensors`` + ``.json``
-(``name`` = ``<method>-L<levels>-r<run>``). Every stage keeps its result on disk (dataset shards,
+A job is (method, level count, run, preset, architecture). Its working files live under
+``runs/<preset>/<name>/`` (``runs/<preset>/<architecture>/<name>/`` for a student that is not the
+clear CNN; a distillation dataset, which does not depend on the student, under
+``runs/<data preset>/data/``, see ``distill.data_preset``), the shipped checkpoint at
+``<zoo>/<name>.safetensors`` + ``.json`` (``name`` = ``<method>-L<levels>-r<run>``; each
+architecture has its zoo, ``ZOO_DIRS``, whose reader keys checkpoints by method, level count and run). Every stage keeps its result on disk (dataset shards,
 training state, each completion measurement), so running a job again after an interruption
 redoes only what was not finished, and running a finished job is a no-op.
 """
@@ -18,23 +20,29 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from interpbench.agents.models import ClearCNN, save_checkpoint
+from interpbench.agents import impala
+from interpbench.agents.models import ARCHITECTURE as CLEAR_CNN
+from interpbench.agents.models import save_checkpoint
 from interpbench.baselines import runtime
 from interpbench.data.zoo import default_zoo
 from interpbench.game.env import heldout_levels, training_levels
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.provenance import REPO_ROOT, code_version
+from interpbench.infra.resources import package_path
 
 METHODS = ("ppo", "distill")
 #: The budget a method trains with unless told otherwise (presets live in each method's module).
 DEFAULT_PRESET = {"ppo": "reference", "distill": "large"}
 ZOO_DIR = default_zoo()
+#: The shipped zoo of each architecture a job can train (``--architecture``), the first the default.
+ZOO_DIRS: dict[str, Path] = {CLEAR_CNN: ZOO_DIR, impala.ARCHITECTURE: package_path("interpbench.baselines", "zoo-impala")}
 RUNS_DIR = REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the
 #: split has that many); the tiny preset exists only to test the machinery.
-EVAL_EPISODES: dict[str, int] = {"tiny": 1, "medium": 1000, "large": 1000}
+EVAL_EPISODES: dict[str, int] = {"tiny": 1, "medium": 1000, "large": 1000, "impala": 1000}
 DEFAULT_EVAL_EPISODES = 500
 #: Fixed evaluation seeds: every checkpoint meets the same sequence of levels in each split.
 EVAL_SEED = {"train": 0, "test": 0}
@@ -42,16 +50,22 @@ EVAL_SEED = {"train": 0, "test": 0}
 
 @dataclass(frozen=True)
 class Job:
-    """What to train; ``seed`` is the run number, so a job is reproducible from its name."""
+    """What to train; ``seed`` is the run number, so a job is reproducible from its name (and its
+    zoo, which says the architecture)."""
 
     method: str
     num_levels: int
     run: int
     preset: str
+    architecture: str = CLEAR_CNN
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InterpbenchError(f"unknown method {self.method!r}; expected one of {METHODS}")
+        if self.architecture not in ZOO_DIRS:
+            raise InterpbenchError(f"unknown architecture {self.architecture!r}; expected one of {list(ZOO_DIRS)}")
+        if self.method == "ppo" and self.architecture != CLEAR_CNN:
+            raise InterpbenchError(f"ppo trains the {CLEAR_CNN} only; distil a {self.architecture} (--method distill)")
         training_levels(self.num_levels)  # validates the count
 
     @property
@@ -62,9 +76,16 @@ class Job:
     def seed(self) -> int:
         return self.run
 
+    def run_dir(self, runs_dir: Path, preset: str | None = None) -> Path:
+        """The job's working folder under ``preset`` (default its own); clear-CNN runs keep the
+        folders they had before the architecture became a choice."""
+        folder = runs_dir / (preset or self.preset)
+        return folder / self.name if self.architecture == CLEAR_CNN else folder / self.architecture / self.name
+
     def command(self) -> str:
+        architecture = "" if self.architecture == CLEAR_CNN else f" --architecture {self.architecture}"
         return (f"interpbench train --method {self.method} --levels {self.num_levels} "
-                f"--run {self.run} --preset {self.preset}")
+                f"--run {self.run} --preset {self.preset}{architecture}")
 
 
 def config_for(job: Job) -> Any:
@@ -75,7 +96,7 @@ def config_for(job: Job) -> Any:
     return presets[job.preset]
 
 
-def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progress: bool) -> tuple[ClearCNN, dict]:
+def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progress: bool) -> tuple[nn.Module, dict]:
     """Dispatch to the method; returns the model and method-specific metadata."""
     from interpbench.agents.models import load_checkpoint
     from interpbench.agents.reference import require_reference_path
@@ -85,17 +106,18 @@ def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progre
         from interpbench.baselines.ppo import train_ppo
 
         return train_ppo(job.num_levels, run_dir, config, seed=job.seed, device=device, progress=progress)
-    from interpbench.baselines.distill import base_preset, train_student
+    from interpbench.baselines.distill import base_preset, data_preset, train_student
     from interpbench.baselines.gather import gather, load_dataset
 
-    # Presets that differ only in budget share the base preset's data and continue its students.
+    # Presets that gather alike share one dataset; those that differ only in budget also continue
+    # the base preset's students.
     base = base_preset(job.preset)
-    data_dir = runs_dir / base / "data" / f"L{job.num_levels}"
-    warm_start = runs_dir / base / job.name / "student_state.pt" if base != job.preset else None
+    data_dir = runs_dir / data_preset(job.preset) / "data" / f"L{job.num_levels}"
+    warm_start = job.run_dir(runs_dir, base) / "student_state.pt" if base != job.preset else None
     teacher = load_checkpoint(require_reference_path()).model
     summary = gather(teacher, job.num_levels, data_dir, config.gather, progress=progress)
     model, info = train_student(load_dataset(data_dir), run_dir, config, seed=job.seed, device=device,
-                                progress=progress, warm_start=warm_start)
+                                progress=progress, warm_start=warm_start, architecture=job.architecture)
     if "warm_started_from" in info:  # say which preset's run it continued, not a path on this machine
         info["warm_started_from"] = {"preset": base, "step": info["warm_started_from"]["step"]}
     return model, {
@@ -106,7 +128,7 @@ def _train(job: Job, run_dir: Path, runs_dir: Path, device: torch.device, progre
     }
 
 
-def _completion(model: ClearCNN, job: Job, split: str, run_dir: Path, progress: bool) -> dict[str, Any]:
+def _completion(model: nn.Module, job: Job, split: str, run_dir: Path, progress: bool) -> dict[str, Any]:
     """Completion on the job's training levels or on held-out levels, cached in the run dir."""
     from interpbench.agents.policies import ModelPolicy
     from interpbench.agents.rollout import evaluate_completion
@@ -123,26 +145,29 @@ def _completion(model: ClearCNN, job: Job, split: str, run_dir: Path, progress: 
     return result
 
 
-def finished_meta(job: Job, zoo_dir: Path = ZOO_DIR) -> dict[str, Any] | None:
-    """The shipped metadata when ``job`` is already in the zoo with the same preset and config."""
-    target = zoo_dir / f"{job.name}.json"
+def finished_meta(job: Job, zoo_dir: Path | None = None) -> dict[str, Any] | None:
+    """The shipped metadata when ``job`` is already in the zoo (default: its architecture's) with
+    the same preset, config and architecture."""
+    target = (zoo_dir or ZOO_DIRS[job.architecture]) / f"{job.name}.json"
     if not target.exists():
         return None
     meta = json.loads(target.read_text())
-    same = meta.get("preset") == job.preset and meta.get("config") == _jsonable(config_for(job))
+    same = (meta.get("preset") == job.preset and meta.get("config") == _jsonable(config_for(job))
+            and meta.get("architecture", CLEAR_CNN) == job.architecture)
     return meta if same else None
 
 
 def run_job(
     job: Job,
     *,
-    zoo_dir: Path = ZOO_DIR,
+    zoo_dir: Path | None = None,
     runs_dir: Path = RUNS_DIR,
     device: str = "auto",
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train, evaluate and ship one checkpoint (resuming whatever was done); returns its metadata."""
-    run_dir = runs_dir / job.preset / job.name
+    """Train, evaluate and ship one checkpoint (resuming whatever was done) into ``zoo_dir``
+    (default: the job's architecture's zoo); returns its metadata."""
+    run_dir, zoo_dir = job.run_dir(runs_dir), zoo_dir or ZOO_DIRS[job.architecture]
     with runtime.file_lock(run_dir):
         if (meta := finished_meta(job, zoo_dir)) is not None:
             return meta
@@ -161,6 +186,7 @@ def _run_unlocked(job: Job, run_dir: Path, zoo_dir: Path, runs_dir: Path, device
     meta = {
         "name": job.name,
         "method": job.method,
+        "architecture": job.architecture,
         "num_levels": job.num_levels,
         "run": job.run,
         "seed": job.seed,

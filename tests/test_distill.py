@@ -7,6 +7,7 @@ the teacher is, and these tests then run without the published agent.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import numpy as np
@@ -76,13 +77,16 @@ def test_a_dataset_made_under_another_config_is_refused(dataset_dir, teacher, tm
         gather(teacher, 5, partial, dataclasses.replace(CONFIG, frames=40), progress=False)
 
 
-@pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16"])
-def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, bf16):
+@pytest.mark.parametrize(("architecture", "bf16"), [("clear-cnn", False), ("clear-cnn", True), ("impala-cnn", False)],
+                         ids=["float32", "bf16", "impala-cnn"])
+def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, architecture, bf16):
     data = load_dataset(dataset_dir)
     config = distill.DistillConfig(CONFIG, train_samples=96, batch_size=16, lr=1e-3, checkpoint_every=2,
                                    bf16=bf16)
-    unbroken, info = distill.train_student(data, tmp_path / "a", config, seed=1, device=torch.device("cpu"),
-                                           progress=False)
+    train = functools.partial(distill.train_student, data, config=config, seed=1, device=torch.device("cpu"),
+                              progress=False, architecture=architecture)
+    unbroken, info = train(tmp_path / "a")
+    assert unbroken.architecture == architecture
     assert info["samples"] == 96 and info["optimizer_steps"] == 6
 
     real_save, calls = runtime.save_state, []
@@ -95,10 +99,9 @@ def test_student_learns_and_resumes_exactly(dataset_dir, tmp_path, monkeypatch, 
 
     monkeypatch.setattr(runtime, "save_state", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        distill.train_student(data, tmp_path / "b", config, seed=1, device=torch.device("cpu"), progress=False)
+        train(tmp_path / "b")
     assert calls == [2, 4]
-    resumed, _ = distill.train_student(data, tmp_path / "b", config, seed=1, device=torch.device("cpu"),
-                                       progress=False)
+    resumed, _ = train(tmp_path / "b")
     assert calls == [2, 4, 6]  # continued from step 4, not from the start
     for (name, a), b in zip(unbroken.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
@@ -114,6 +117,9 @@ def test_a_state_saved_under_other_settings_is_refused(dataset_dir, tmp_path):
     with pytest.raises(InterpbenchError, match=r"differing: lr\)"):
         distill.train_student(data, tmp_path, dataclasses.replace(longer, lr=5e-4), seed=1,
                               device=torch.device("cpu"), progress=False)
+    with pytest.raises(InterpbenchError, match=r"differing: architecture\)"):  # not the clear CNN's state
+        distill.train_student(data, tmp_path, longer, seed=1, device=torch.device("cpu"), progress=False,
+                              architecture="impala-cnn")
 
 
 def test_a_larger_budget_continues_the_smaller_budgets_run_exactly(dataset_dir, tmp_path):
@@ -172,6 +178,16 @@ def test_presets_differing_only_in_budget_share_a_base():
     assert distill.base_preset("mini") == "mini" and distill.base_preset("tiny") == "tiny"
 
 
+def test_presets_that_gather_alike_share_their_data():
+    assert [distill.data_preset(name) for name in ("tiny", "mini", "medium", "large")] == ["tiny", "mini", "medium",
+                                                                                          "medium"]
+    assert distill.data_preset("impala") == distill.base_preset("impala") == "impala"  # float32 play: its own data
+    monkey = dataclasses.replace(distill.PRESETS["medium"], bf16=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(distill.PRESETS, "medium-float32", monkey)
+        assert distill.data_preset("medium-float32") == "medium" != distill.base_preset("medium-float32")
+
+
 def test_loss_is_zero_for_a_perfect_copy():
     torch.manual_seed(0)
     model = ClearCNN()
@@ -197,3 +213,25 @@ def test_a_zoo_job_under_a_larger_budget_continues_the_base_presets_student(refe
     tiny_steps = distill.PRESETS["tiny"].total_steps()
     assert meta["warm_started_from"] == {"preset": "tiny", "step": tiny_steps}
     assert meta["optimizer_steps"] == 128 // 16 > tiny_steps
+
+
+def test_an_impala_student_is_a_zoo_job_of_its_own(reference_jd, tmp_path):
+    """Through ``run_job``: the IMPALA student shares the clear students' data, not their run folders,
+    and its checkpoint says what it is and how to remake it."""
+    from interpbench.agents.models import load_checkpoint
+    from interpbench.baselines import zoo
+
+    runs, shipped = tmp_path / "runs", tmp_path / "zoo"
+    zoo.run_job(zoo.Job("distill", 2, 1, "tiny"), zoo_dir=shipped / "clear", runs_dir=runs, device="cpu",
+                progress=False)
+    job = zoo.Job("distill", 2, 1, "tiny", "impala-cnn")
+    meta = zoo.run_job(job, zoo_dir=shipped / "impala", runs_dir=runs, device="cpu", progress=False)
+    assert meta["architecture"] == "impala-cnn" and meta["name"] == "distill-L2-r1"
+    assert meta["command"] == "interpbench train --method distill --levels 2 --run 1 --preset tiny --architecture impala-cnn"
+    assert (runs / "tiny" / "impala-cnn" / "distill-L2-r1" / "student_state.pt").is_file()
+    assert sorted(p.name for p in (runs / "tiny" / "data").iterdir()) == ["L2"]
+    assert load_checkpoint(shipped / "impala" / "distill-L2-r1").model.architecture == "impala-cnn"
+    assert zoo.finished_meta(job, shipped / "impala")["command"] == meta["command"]  # a re-run is a no-op
+    assert zoo.finished_meta(job, shipped / "clear") is None  # a clear student is not this job's result
+    with pytest.raises(InterpbenchError, match="ppo trains the clear-cnn only"):
+        zoo.Job("ppo", 2, 1, "tiny", "impala-cnn")
