@@ -23,6 +23,7 @@ from interpbench.data.zoo import default_zoo
 from interpbench.frames.default import frames_cache_path, load_or_build_frames
 from interpbench.infra.provenance import REPO_ROOT
 from interpbench.infra.resources import package_path
+from interpbench.interventions.table import MeasuredTable, load_table, shipped_dir
 from interpbench.labelling.store import load_human_studies
 from interpbench.metrics import registry
 from interpbench.metrics.base import MetricError
@@ -74,19 +75,37 @@ def score(
                      attribute=attribute, progress=progress, n_jobs=n_jobs, time_limit_s=time_limit_s)
 
 
+#: The shipped object-dependence table of the shipped zoo (``interpbench intervene hide``).
+SHIPPED_OBJECT_DEPENDENCE = "object_dependence"
+
+
+def measured_object_dependence(path: str | Path | None = None) -> MeasuredTable | None:
+    """The measured object-dependence table at ``path`` (default: the shipped one), read strictly
+    (a damaged table is an error, never skipped); None where there is no such table."""
+    base = Path(path) if path is not None else shipped_dir() / SHIPPED_OBJECT_DEPENDENCE
+    if not base.with_suffix(".csv").exists() and not base.with_suffix(".json").exists():
+        return None
+    return load_table(base, "object_dependence")
+
+
 def evaluate_zoo(
     metrics: Sequence[str] | None = None,
     *,
     labels: str | Path = DISTILL2020_DIR,
     feature_labels: str | Path = PER_FEATURE_DIR,
+    interventions: str | Path | None = None,
     method: str | None = None,
     **score_options: object,
 ) -> Evaluation:
-    """Score, then validate against the stored human judgments (``validate``'s leaderboard)."""
+    """Score, then validate against the stored human judgments (``validate``'s leaderboard) and,
+    where it describes the features scored, the measured object dependence (``interventions``:
+    a table path, default the shipped one)."""
     judgments_aggregate = load_aggregate(labels)
     studies = load_human_studies(labels_dir=feature_labels)
+    measured = measured_object_dependence(interventions)
     table = score(metrics, **score_options)  # type: ignore[arg-type]
-    validation = validate(table, judgments_aggregate, studies=studies, method=method, seed=table.config.seed)
+    validation = validate(table, judgments_aggregate, studies=studies, interventions=measured, method=method,
+                          seed=table.config.seed)
     return Evaluation(table, judgments_aggregate, validation)
 
 

@@ -257,3 +257,26 @@ def test_selectivity_against_level_count_is_clustered_by_level_count():
     table["selectivity"] = np.log10(table["num_levels"]) / 10
     result = selectivity_vs_levels(table)
     assert result["spearman"] == pytest.approx(1.0) and result["level_counts"] == 4
+
+
+def test_a_table_applies_only_to_the_features_it_was_measured_on():
+    """A measured table scored against other frames, another NMF fit, another attribution method or
+    layer, or other weights is refused with the reason, never silently compared."""
+    from interpbench.attribution.fit_set import BasisFit
+    from interpbench.interventions.table import MeasuredTable
+    from interpbench.validation.interventional import applicability
+
+    fit = BasisFit(source="own-play")
+    meta = {"frames": {"sha256": "f"}, "basis": {"fit": dataclasses.asdict(fit)},
+            "attribution": {"method": "integrated-gradients", "layer": "2b"}, "checkpoint_sha256": {"a": "1", "b": "2"}}
+    table = MeasuredTable("object_dependence", _table(), meta)
+    same = {"frames_sha256": "f", "fit": fit, "method": "integrated-gradients", "layer": "2b",
+            "weights": {"a": "1", "b": "2"}}
+    assert applicability(table, **same) == ""
+    for change, why in [({"frames_sha256": "g"}, "other scoring frames"),
+                        ({"fit": BasisFit(source="scoring-frames")}, "fitted otherwise"),
+                        ({"method": "saliency"}, "'saliency'"), ({"layer": "3a"}, "'3a'"),
+                        ({"weights": {"a": "1", "b": "3"}}, "other weights (first: b)"),
+                        ({"weights": {"a": "1", "c": "2"}}, "missing from it")]:
+        reason = applicability(table, **{**same, **change})
+        assert why in reason and "interpbench intervene hide" in reason

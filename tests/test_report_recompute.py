@@ -123,3 +123,18 @@ def test_interval_design_within_monte_carlo_error(committed):
         assert row["interval_method"] == "fisher-z"
         expected = np.tanh([z0 - 1.959964 * se, z0 + 1.959964 * se])
         assert (row["spearman_lo"], row["spearman_hi"]) == pytest.approx(tuple(expected), abs=0.04)
+
+
+def test_interventional_track_from_the_scores_and_the_measured_table(committed):
+    """The leaderboard's selectivity_spearman: each metric's per-feature scores (reports/scores.csv)
+    against the shipped measured selectivity, pooled over every feature, recomputed with scipy."""
+    table = pd.read_csv(REPO / "baselines" / "interventions" / "object_dependence.csv")
+    scores = pd.read_csv(REPORTS / "scores.csv")
+    shown = committed["board"]["selectivity_spearman"].dropna()
+    assert len(shown) >= 10, "the committed report has no interventional track"
+    merged = scores.merge(table[["checkpoint", "feature", "selectivity"]], on=["checkpoint", "feature"])
+    for metric, rho in shown.items():
+        rows = merged[(merged["metric"] == metric) & np.isfinite(merged["selectivity"])]
+        sign = 1.0 if committed["board"].at[metric, "higher_is_better"] in (True, "True") else -1.0
+        assert rows["checkpoint"].nunique() == len(committed["ckpts"])
+        assert rho == pytest.approx(stats.spearmanr(sign * rows["score"], rows["selectivity"]).statistic, abs=1e-6)

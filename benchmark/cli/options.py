@@ -92,6 +92,9 @@ def add_validation_arguments(parser: argparse.ArgumentParser, *, metrics_option:
                         help="aggregate judgments folder (default: human_labels/distill2020)")
     parser.add_argument("--feature-labels", type=Path, default=PER_FEATURE_DIR,
                         help="folder of per-feature judgment CSVs (default: human_labels/per_feature)")
+    parser.add_argument("--interventions", type=Path, default=None,
+                        help="measured object-dependence table (.csv with its .json) for the interventional "
+                             "track (default: the shipped baselines/interventions/object_dependence)")
     parser.add_argument("--method", default=None, help="training method to validate when the zoo holds several")
 
 
@@ -133,8 +136,8 @@ def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None):
     """``api.evaluate_zoo`` for the arguments of validate/report/check, warnings printed."""
     from interpbench import api
 
-    evaluation = api.evaluate_zoo(specs, labels=args.labels, feature_labels=args.feature_labels, method=args.method,
-                                  **score_options(args))
+    evaluation = api.evaluate_zoo(specs, labels=args.labels, feature_labels=args.feature_labels,
+                                  interventions=args.interventions, method=args.method, **score_options(args))
     warn_failures(evaluation.table)
     return evaluation
 

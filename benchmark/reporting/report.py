@@ -27,6 +27,7 @@ import pandas as pd
 
 from interpbench.infra import atomic
 from interpbench.scoring.table import ScoreTable
+from interpbench.validation.interventional import SHOWN_COLUMNS as INTERVENTION_SHOWN
 from interpbench.validation.validate import LEVEL, Validation
 
 #: "oriented" is used by every figure and the JSON; this is its one definition.
@@ -39,6 +40,9 @@ FIGURES = {
                        "count (colour: level count; marker: run; rho: the leaderboard's Spearman)",
     "forest": "Spearman with the per-level-count human means and its 95% interval (level counts resampled), beside "
               "the noise ceiling and the baselines",
+    "interventions": "Measured, not human. Left: each checkpoint's mean object selectivity against its level count "
+                     "(the diversity question asked causally). Right: each metric's Spearman of per-feature scores "
+                     "with object selectivity, 95% interval resampling whole checkpoints",
 }
 #: One line each: what the leaderboard's intervals resample and what it tests (printed with every report).
 LEGEND = {
@@ -86,6 +90,13 @@ COLUMNS = {
     "auroc": "feature-level AUROC against per-feature human judgments of the study with the most judged features "
              "(blank: none exist; all studies in the feature-level table)",
     "point_biserial": "feature-level point-biserial correlation with the same judgments",
+    "selectivity_spearman": "feature-level, measured (not human): Spearman over all features of the zoo of the "
+                            "per-feature score with its object selectivity when object classes are hidden "
+                            "(interpbench intervene hide; blank: no applicable measured table)",
+    "selectivity_lo": f"lower end of its {LEVEL:.0%} interval (whole checkpoints resampled)",
+    "selectivity_hi": f"upper end of its {LEVEL:.0%} interval",
+    "auroc_selective": "AUROC of the per-feature score for the features whose measured selectivity is at least "
+                       "the threshold printed in the interventional section",
     "beats_randomized": "sanity check: share of (checkpoint, randomized twin) pairs where the checkpoint scores "
                         "higher; twins are fresh networks initialised as the students are (below 0.5 fails)",
     "beats_randomized_lo": f"lower end of its {LEVEL:.0%} interval (level counts resampled)",
@@ -102,6 +113,29 @@ FEATURE_LEVEL_NOTE = ("Per-feature scores against per-feature human judgments of
                       "(`interpbench label`, docs/labelling.md), the study's exclusions applied, intervals "
                       "resampling checkpoints; the study's noise ceiling beside them. Empty until a study has "
                       "human judgments: the repository ships none it did not collect.")
+INTERVENTION_NOTE = ("Measured ground truth, not human: each feature's object selectivity when object classes "
+                     "are hidden from the frames and re-rendered by the game, its NMF basis fixed "
+                     "(`interpbench intervene hide`, docs/interventions.md). Per metric: Spearman of its "
+                     "per-feature scores with selectivity over all features, intervals resampling whole "
+                     "checkpoints; AUROC for the selective features.")
+
+
+def intervention_lines(validation: Validation) -> list[str]:
+    """What the interventional section says besides its table: the source, the threshold, the
+    diversity question's figure, or why there is no track."""
+    track = validation.interventions
+    if track.reason:
+        return [f"Not shown: {track.reason}."]
+    d = track.diversity
+    return [f"Source: `{track.source.get('command')}` (code {track.source.get('code_version')}, csv sha256 "
+            f"{str(track.source.get('csv_sha256'))[:12]}); selective: selectivity >= "
+            f"{track.source.get('selective_threshold')}.",
+            f"Does object selectivity rise with level count? Spearman of each checkpoint's mean selectivity with "
+            f"its level count: {_fmt(d['spearman'])} ({LEVEL:.0%} interval {_fmt(d['ci_low'])} to "
+            f"{_fmt(d['ci_high'])}, level counts resampled; {d['checkpoints']} checkpoints, {d['level_counts']} level "
+            "counts)."]
+
+
 #: The columns the Markdown and HTML tables show (the CSV and JSON hold all of COLUMNS).
 SHOWN = ("rank", "name", "spearman", "spearman_lo", "spearman_hi", "p_holm", "vs_log_l", "vs_log_l_lo", "paired_min",
          "paired_max", "sd_fits", "vs_ceiling", "auroc", "beats_randomized", "beats_shuffled_masks", "area_spearman")
@@ -203,6 +237,28 @@ def figure_metric_vs_human(validation: Validation, table: ScoreTable) -> bytes:
     grid.set_titles("{col_name}")
     grid.figure.text(0.01, -0.02, "score (oriented: higher = more interpretable)", fontsize=9)
     return _png(grid.figure)
+
+
+def figure_interventions(validation: Validation) -> bytes:
+    import matplotlib.pyplot as plt
+
+    _seaborn()
+    track = validation.interventions
+    rows = track.rows.sort_values("spearman_selectivity", na_position="first")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, max(3.0, 0.28 * len(rows) + 1)),
+                                      gridspec_kw={"width_ratios": [1, 1.3]})
+    per = track.selectivity
+    left.scatter(per["num_levels"], per["selectivity"], color="0.25")
+    left.set(xscale="log", xlabel="training levels (log scale)", ylabel="mean object selectivity of its features",
+             title=f"rho = {_fmt(track.diversity['spearman'])} [{_fmt(track.diversity['ci_low'])}, "
+                   f"{_fmt(track.diversity['ci_high'])}]")
+    y = np.arange(len(rows))
+    rho = rows["spearman_selectivity"].to_numpy(float)
+    err = np.vstack([rho - rows["ci_low_selectivity"].to_numpy(float), rows["ci_high_selectivity"].to_numpy(float) - rho])
+    right.errorbar(rho, y, xerr=err, fmt="o", color="0.2", ecolor="0.6", capsize=2)
+    right.axvline(0, color="0.5", lw=0.8)
+    right.set(yticks=y, yticklabels=rows["metric"], xlabel="Spearman with measured object selectivity", xlim=(-1, 1))
+    return _png(fig)
 
 
 def figure_forest(board: pd.DataFrame, ceilings: pd.DataFrame) -> bytes:
@@ -319,6 +375,11 @@ def leaderboard_json(ctx: ReportContext, validation: Validation, table: ScoreTab
         "ceilings": board_records(validation.ceilings),
         "cascade": board_records(validation.cascade),
         "feature_level": board_records(validation.feature_level),
+        "interventions": {"rows": board_records(validation.interventions.rows),
+                          "diversity": {k: _plain(v) for k, v in validation.interventions.diversity.items()},
+                          "selectivity": board_records(validation.interventions.selectivity),
+                          "source": {k: _plain(v) for k, v in validation.interventions.source.items()},
+                          "reason": validation.interventions.reason},
         "rows": rows,
     }
 
@@ -429,11 +490,16 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
     parts += ["## Feature-level agreement", "", FEATURE_LEVEL_NOTE, ""]
     if not validation.feature_level.empty:
         parts += [markdown_table(validation.feature_level), ""]
+    parts += ["## Feature-level agreement with interventions", "", INTERVENTION_NOTE, "",
+              *(f"- {md_text(line)}" for line in intervention_lines(validation)), ""]
+    if not validation.interventions.rows.empty:
+        parts += [markdown_table(validation.interventions.rows[list(INTERVENTION_SHOWN)]), ""]
     parts += ["Columns:", ""]
     parts += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
     parts += ["", f"Figures: {ORIENTED}."]
     for name, caption in FIGURES.items():
-        parts += ["", f"## {caption}", "", f"![{name}]({figure_dir}/{name}.png)"]
+        if name != "interventions" or not validation.interventions.rows.empty:
+            parts += ["", f"## {caption}", "", f"![{name}]({figure_dir}/{name}.png)"]
     return "\n".join(parts) + "\n"
 
 
@@ -664,6 +730,11 @@ def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, f
         f"<h2>What this design can tell</h2><ul class='prov'>{design_items}</ul>"
         f"<h2>Feature-level agreement</h2><p>{html.escape(FEATURE_LEVEL_NOTE.replace('`', ''))}</p>"
         + (_plain_table_html(validation.feature_level) if not validation.feature_level.empty else "")
+        + f"<h2>Feature-level agreement with interventions</h2><p>{html.escape(INTERVENTION_NOTE.replace('`', ''))}</p>"
+        + "<ul class='prov'>" + "".join(f"<li>{html.escape(line.replace('`', ''))}</li>"
+                                        for line in intervention_lines(validation)) + "</ul>"
+        + (_plain_table_html(validation.interventions.rows[list(INTERVENTION_SHOWN)])
+           if not validation.interventions.rows.empty else "")
         + (f"<h2>Cascading randomization</h2><p>Share of checkpoints scoring above the same checkpoint with its top "
            f"layers re-initialised (column: layers randomized, top first).</p>{_plain_table_html(cascade)}"
            if not cascade.empty else "")
@@ -704,6 +775,8 @@ def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation
         "metric-vs-human": figure_metric_vs_human(validation, table),
         "forest": figure_forest(validation.leaderboard, validation.ceilings),
     }
+    if not validation.interventions.rows.empty:
+        figures["interventions"] = figure_interventions(validation)
     written = []
     for name, png in figures.items():
         atomic.write_bytes(out_dir / "figures" / f"{name}.png", png)

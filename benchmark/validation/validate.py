@@ -28,8 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from interpbench.agents.architectures import layer_info
+from interpbench.agents.models import load_checkpoint
+from interpbench.attribution.methods import get_method
 from interpbench.infra.errors import InterpbenchError
+from interpbench.interventions.table import MeasuredTable
 from interpbench.metrics.base import orientation
+from interpbench.scoring.score import basis_fits
 from interpbench.validation.ceilings import Ceiling, target_ceilings
 from interpbench.validation.design import Design, cluster_bootstrap_counts, run_relabelings
 from interpbench.validation.feature_level import COLUMNS as FEATURE_LEVEL_COLUMNS
@@ -48,6 +53,7 @@ from interpbench.validation.inference import (
     replicate_scores,
     spearman_interval,
 )
+from interpbench.validation.interventional import InterventionTrack, applicability, intervention_track
 from interpbench.validation.ranks import partial_spearman, spearman, spearman_rows
 
 if TYPE_CHECKING:
@@ -102,6 +108,9 @@ class Validation:
                  study has judgments.
     design:      what the design can detect (checkpoints, level counts, replicates, permutations,
                  the smallest Spearman the permutation test rejects, the detectable difference).
+    interventions: per metric, agreement of per-feature scores with the measured object
+                 dependence, and the zoo's selectivity against level count
+                 (``validation.interventional``); empty, with its reason, when no applicable table.
     matched:     the checkpoints validated, with their human target (index: checkpoint name).
     model_boot:  per metric, (B, n) oriented model scores per frame resample (for the figures).
     unmatched:   checkpoints that have no published judgment for their level count.
@@ -115,6 +124,7 @@ class Validation:
     matched: pd.DataFrame
     model_boot: dict[str, np.ndarray]
     unmatched: list[str] = field(default_factory=list)
+    interventions: InterventionTrack = field(default_factory=lambda: InterventionTrack.empty("no measured table given"))
 
 
 def area_correlation(bin_area: np.ndarray, bin_scores: np.ndarray) -> float:
@@ -272,6 +282,31 @@ def _feature_level(table: ScoreTable, names: pd.Index, studies: list[StudyJudgme
     return feature_level_rows(oriented_feature_scores(table, names), studies, seed=seed)
 
 
+def _intervention_track(table: ScoreTable, names: pd.Index, measured: MeasuredTable | None) -> InterventionTrack:
+    """The interventional track when ``measured`` describes the very features scored (see
+    ``interventional.applicability``), else an empty one saying why."""
+    if measured is None:
+        return InterventionTrack.empty("no measured object-dependence table was given")
+    checkpoints = {name: load_checkpoint(table.checkpoints.loc[name, "path"]) for name in names}
+    layers = {layer_info(c, table.config.layer).name for c in checkpoints.values()}
+    reason = applicability(measured, frames_sha256=table.frames_hash, fit=basis_fits(table.config)[0],
+                           method=get_method(table.config.attribution).name, layer=" / ".join(sorted(layers)),
+                           weights={name: c.weights_hash() for name, c in checkpoints.items()})
+    if reason:
+        return InterventionTrack.empty(reason)
+    return intervention_track(oriented_feature_scores(table, names), measured)
+
+
+def _with_intervention_columns(board: pd.DataFrame, track: InterventionTrack) -> pd.DataFrame:
+    """The leaderboard's selectivity_spearman (with its checkpoint-clustered interval) and auroc_selective."""
+    columns = {"selectivity_spearman": "spearman_selectivity", "selectivity_lo": "ci_low_selectivity",
+               "selectivity_hi": "ci_high_selectivity", "auroc_selective": "auroc_selective"}
+    board = board.assign(**{c: np.nan for c in columns})
+    for _, row in track.rows.iterrows():
+        board.loc[board["name"] == row["metric"], list(columns)] = [row[c] for c in columns.values()]
+    return board
+
+
 def _with_feature_columns(board: pd.DataFrame, feature_level: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard's auroc and point_biserial: the study and task with the most judged features."""
     board = board.assign(auroc=np.nan, point_biserial=np.nan)
@@ -288,14 +323,16 @@ def _ceilings_frame(ceilings: list[Ceiling]) -> pd.DataFrame:
 
 
 def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[StudyJudgments] | None = None,
-             method: str | None = None, seed: int = 0, n_replicates: int = DEFAULT_REPLICATES,
-             hierarchical: bool = True) -> Validation:
+             interventions: MeasuredTable | None = None, method: str | None = None, seed: int = 0,
+             n_replicates: int = DEFAULT_REPLICATES, hierarchical: bool = True) -> Validation:
     """Every metric of ``table`` against the human judgments, beside the ceilings and the baselines.
 
     ``hierarchical`` (the default) resamples frames and NMF fits inside the intervals besides
     level counts (:mod:`interpbench.validation.inference`; the coverage of both is measured by
     ``scripts/coverage_simulation.py``). Raises :class:`~interpbench.validation.design.NotEstimable` for a zoo with one level count or
     fewer than 3 matched checkpoints: no figure of such a zoo would mean anything.
+    ``interventions``: a measured object-dependence table (``interventions.table``) for the
+    interventional track; used only where it describes the features scored.
     """
     matched, unmatched = match_checkpoints(table, labels, method)
     design = Design.from_levels(matched["num_levels"].to_numpy())
@@ -317,7 +354,8 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
         cascade_rows += steps
 
     feature_level = _feature_level(table, matched.index, list(studies or []), seed)
-    board = _with_feature_columns(pd.DataFrame(rows), feature_level)
+    track = _intervention_track(table, matched.index, interventions)
+    board = _with_intervention_columns(_with_feature_columns(pd.DataFrame(rows), feature_level), track)
     ceilings = target_ceilings(labels.by_researcher(), n_replicates, seed)
     noise = next(c for c in ceilings if c.name == "noise ceiling")
     board["vs_ceiling"] = board["spearman"] / noise.spearman
@@ -335,4 +373,4 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     board.loc[~is_metric, "rank"] = pd.NA
     board = board.reset_index(drop=True)
     return Validation(board, _ceilings_frame(ceilings), pd.DataFrame(cascade_rows), feature_level, design_summary(s, board),
-                      matched.assign(human_level_mean=targets.level_mean), model_boot, unmatched)
+                      matched.assign(human_level_mean=targets.level_mean), model_boot, unmatched, track)
