@@ -118,3 +118,30 @@ def test_rerun_uses_the_cache(report_dir, tmp_path, monkeypatch):
 @pytest.mark.skipif(not (REPO_ROOT / "reports" / "leaderboard.csv").exists(), reason="no committed report yet")
 def test_committed_leaderboard_recomputes_from_its_scores():
     check_against_recomputation(REPO_ROOT / "reports", DISTILL2020_DIR)
+
+
+def _attribute_per_method(checkpoint, frames, fits, head="value", n_features=8, method="integrated-gradients", **_):
+    """The synthetic attribution, with other noise for every method but integrated gradients."""
+    offset = 0 if method == "integrated-gradients" else 17
+    return [sz.synthetic_attribution(checkpoint, frames, head, n_features, fit.refit + offset) for fit in fits]
+
+
+def test_report_across_attribution_methods(tmp_path, monkeypatch):
+    """``--attribution ig,grad-x-act``: the report's leaderboard is the first method's, and
+    methods.csv, its section and its figure give every metric under both methods."""
+    monkeypatch.setattr(scoring, "default_attribute", lambda: _attribute_per_method)
+    args = sz.synthetic_args(tmp_path)
+    out = tmp_path / "out"
+    assert main(["report", *args, "--metrics", ",".join(sz.METRICS), "--attribution", "ig,grad-x-act",
+                 "-o", str(out)]) == 0
+    methods = pd.read_csv(out / "methods.csv")
+    board = pd.read_csv(out / "leaderboard.csv").set_index("name")
+    assert set(methods["attribution"]) == {"integrated-gradients", "grad-x-act"}
+    assert len(methods) == 2 * len(sz.METRICS)
+    ig = methods[methods["attribution"] == "integrated-gradients"].set_index("name")
+    pd.testing.assert_series_equal(ig["spearman"], board.loc[ig.index, "spearman"], check_names=False)
+    other = methods[methods["attribution"] == "grad-x-act"].set_index("name").loc[ig.index]
+    assert not np.allclose(other["spearman_lo"], ig["spearman_lo"]), "the second method was not scored apart"
+    text = (out / "leaderboard.md").read_text()
+    assert "## Across attribution methods" in text and "figures/methods.png" in text
+    assert (out / "figures" / "methods.png").read_bytes()[:4] == b"\x89PNG"

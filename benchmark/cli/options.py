@@ -73,14 +73,21 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="register an architecture from a factory before loading checkpoints (repeatable)")
 
 
-def model_options(args: argparse.Namespace) -> tuple[str, str | None]:
-    """Register the ``--model`` factories and check ``--attribution``: (method name, layer)."""
-    from interpbench.agents.architectures import load_model_spec
+def attribution_methods(args: argparse.Namespace) -> list[str]:
+    """The canonical names ``--attribution`` lists (``report`` takes several, comma-separated)."""
     from interpbench.attribution.methods import split_methods
+
+    return split_methods(args.attribution)
+
+
+def model_options(args: argparse.Namespace, method: str | None = None) -> tuple[str, str | None]:
+    """Register the ``--model`` factories and check ``--attribution`` (or use ``method``, one of
+    the several ``report`` was given): (method name, layer)."""
+    from interpbench.agents.architectures import load_model_spec
 
     for spec in args.model:
         load_model_spec(spec)
-    methods = split_methods(args.attribution)
+    methods = [method] if method is not None else attribution_methods(args)
     if len(methods) != 1:
         raise InterpbenchError(f"--attribution takes one method here, got {methods}")
     return methods[0], args.layer
@@ -104,9 +111,10 @@ def metric_specs(args: argparse.Namespace) -> list[str] | None:
     return split_specs(args.metrics) if getattr(args, "metrics", None) else None
 
 
-def score_options(args: argparse.Namespace) -> dict:
-    """The keyword arguments of ``api.score`` that the scoring options name."""
-    method, layer = model_options(args)
+def score_options(args: argparse.Namespace, method: str | None = None) -> dict:
+    """The keyword arguments of ``api.score`` that the scoring options name (``method``: the
+    attribution method, when ``--attribution`` listed several)."""
+    method, layer = model_options(args, method)
     return {"zoo": args.zoo, "frames_path": args.frames, "plugins": args.plugin, "progress": not args.no_progress,
             "config": ScoringConfig(n_bootstrap=args.bootstrap, seed=args.seed, attribution=method, layer=layer,
                                     **control_settings(args)),  # type: ignore[arg-type]
@@ -132,12 +140,14 @@ def report_failed(command: str, table) -> int:
     return 1
 
 
-def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None):
-    """``api.evaluate_zoo`` for the arguments of validate/report/check, warnings printed."""
+def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None, method: str | None = None):
+    """``api.evaluate_zoo`` for the arguments of validate/report/check, warnings printed
+    (``method``: the attribution method, when ``--attribution`` listed several)."""
     from interpbench import api
 
     evaluation = api.evaluate_zoo(specs, labels=args.labels, feature_labels=args.feature_labels,
-                                  interventions=args.interventions, method=args.method, **score_options(args))
+                                  interventions=args.interventions, method=args.method,
+                                  **score_options(args, method))
     warn_failures(evaluation.table)
     return evaluation
 

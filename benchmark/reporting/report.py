@@ -18,6 +18,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ FIGURES = {
                        "count (colour: level count; marker: run; rho: the leaderboard's Spearman)",
     "forest": "Spearman with the per-level-count human means and its 95% interval (level counts resampled), beside "
               "the noise ceiling and the baselines",
+    "methods": "Spearman with the per-level-count human means and its 95% interval, per attribution method "
+               "(does a metric's verdict hold across methods?)",
     "interventions": "Measured, not human. Left: each checkpoint's mean object selectivity against its level count "
                      "(the diversity question asked causally). Right: each metric's Spearman of per-feature scores "
                      "with object selectivity, 95% interval resampling whole checkpoints",
@@ -283,6 +286,41 @@ def figure_forest(board: pd.DataFrame, ceilings: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
+#: Columns of methods.csv and of the report's table across attribution methods.
+METHOD_COLUMNS = ("attribution", "name", "spearman", "spearman_lo", "spearman_hi", "p_holm", "vs_log_l",
+                  "beats_randomized", "beats_shuffled_masks", "sd_fits")
+
+
+def methods_table(by_method: Mapping[str, Validation]) -> pd.DataFrame:
+    """Every metric's leaderboard figures under each attribution method, one row per (method, metric)."""
+    boards = [v.leaderboard[v.leaderboard["kind"] == "metric"].assign(attribution=method)
+              for method, v in by_method.items()]
+    return pd.concat(boards, ignore_index=True)[list(METHOD_COLUMNS)].sort_values(
+        ["name", "attribution"], kind="stable").reset_index(drop=True)
+
+
+def figure_methods(methods: pd.DataFrame) -> bytes:
+    """Each metric's Spearman and interval per attribution method, side by side."""
+    sns = _seaborn()
+    import matplotlib.pyplot as plt
+
+    names = sorted(methods["name"].unique())
+    order = list(dict.fromkeys(methods["attribution"]))
+    palette = dict(zip(order, sns.color_palette("deep", len(order))))
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(names) + 1.2))
+    step = 0.7 / max(1, len(order))
+    for k, method in enumerate(order):
+        rows = methods[methods["attribution"] == method].set_index("name").reindex(names)
+        y = np.arange(len(names)) + (k - (len(order) - 1) / 2) * step
+        ax.hlines(y, rows["spearman_lo"], rows["spearman_hi"], color=palette[method], lw=2)
+        ax.scatter(rows["spearman"], y, color=palette[method], s=30, label=method, zorder=3)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel="Spearman with human judgments, per attribution method", xlim=(-1.05, 1.05))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), title="attribution")
+    return _png(fig)
+
+
 # -- provenance ----------------------------------------------------------------------------------------
 
 
@@ -467,7 +505,12 @@ def _cascade_table(cascade: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTable, figure_dir: str) -> str:
+METHODS_NOTE = ("The leaderboard above uses the first method; the same validation under every method "
+                "(`--attribution`), one row per method and metric (methods.csv holds them).")
+
+
+def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTable, figure_dir: str,
+                    methods: pd.DataFrame | None = None) -> str:
     board = validation.leaderboard
     parts = ["# interpbench leaderboard", "", *(f"- {md_text(line)}" for line in _header(validation, table, ctx)), "",
              "Provenance in full (each metric's spec, origin and plugin file hash, the settings, the frames' hash) "
@@ -490,6 +533,8 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
     parts += ["## Feature-level agreement", "", FEATURE_LEVEL_NOTE, ""]
     if not validation.feature_level.empty:
         parts += [markdown_table(validation.feature_level), ""]
+    if methods is not None:
+        parts += ["## Across attribution methods", "", METHODS_NOTE, "", markdown_table(methods), ""]
     parts += ["## Feature-level agreement with interventions", "", INTERVENTION_NOTE, "",
               *(f"- {md_text(line)}" for line in intervention_lines(validation)), ""]
     if not validation.interventions.rows.empty:
@@ -497,8 +542,9 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
     parts += ["Columns:", ""]
     parts += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
     parts += ["", f"Figures: {ORIENTED}."]
+    shown = {"interventions": not validation.interventions.rows.empty, "methods": methods is not None}
     for name, caption in FIGURES.items():
-        if name != "interventions" or not validation.interventions.rows.empty:
+        if shown.get(name, True):
             parts += ["", f"## {caption}", "", f"![{name}]({figure_dir}/{name}.png)"]
     return "\n".join(parts) + "\n"
 
@@ -677,7 +723,8 @@ _HEADER_TITLES = {**COLUMNS, "flags": "failed sanity checks (below 0.5) and othe
                   "description / origin": "first line of the metric's docstring; where it was registered from"}
 
 
-def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, figures: dict[str, bytes]) -> str:
+def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, figures: dict[str, bytes],
+                methods: pd.DataFrame | None = None) -> str:
     """One self-contained file: no network (figures as data: URIs, no fonts, no scripts from elsewhere),
     a sortable and filterable table, column explanations on hover and in a legend."""
     data = leaderboard_json(ctx, validation, table)
@@ -730,6 +777,8 @@ def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, f
         f"<h2>What this design can tell</h2><ul class='prov'>{design_items}</ul>"
         f"<h2>Feature-level agreement</h2><p>{html.escape(FEATURE_LEVEL_NOTE.replace('`', ''))}</p>"
         + (_plain_table_html(validation.feature_level) if not validation.feature_level.empty else "")
+        + (f"<h2>Across attribution methods</h2><p>{html.escape(METHODS_NOTE.replace('`', ''))}</p>"
+           f"{_plain_table_html(methods)}" if methods is not None else "")
         + f"<h2>Feature-level agreement with interventions</h2><p>{html.escape(INTERVENTION_NOTE.replace('`', ''))}</p>"
         + "<ul class='prov'>" + "".join(f"<li>{html.escape(line.replace('`', ''))}</li>"
                                         for line in intervention_lines(validation)) + "</ul>"
@@ -766,15 +815,20 @@ def model_scores_long(table: ScoreTable, names: pd.Index) -> pd.DataFrame:
     return out[["checkpoint", "num_levels", "run", "metric", "kind", "index", "score"]]
 
 
-def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation, table: ScoreTable) -> list[Path]:
+def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation, table: ScoreTable, *,
+                 by_method: Mapping[str, Validation] | None = None) -> list[Path]:
     """Write leaderboard.{md,html,csv,json}, status.md, scores.csv, model_scores.csv, ceilings.csv,
-    cascade.csv and figures/*.png under ``out_dir``."""
+    cascade.csv and figures/*.png under ``out_dir``; with ``by_method`` (attribution method ->
+    its validation, the report's own first), also methods.csv and the comparison across methods."""
     out_dir = Path(out_dir)
+    methods = methods_table(by_method) if by_method else None
     figures = {
         "score-vs-levels": figure_score_vs_levels(_score_replicates(validation, table)),
         "metric-vs-human": figure_metric_vs_human(validation, table),
         "forest": figure_forest(validation.leaderboard, validation.ceilings),
     }
+    if methods is not None:
+        figures["methods"] = figure_methods(methods)
     if not validation.interventions.rows.empty:
         figures["interventions"] = figure_interventions(validation)
     written = []
@@ -788,10 +842,12 @@ def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation
         "model_scores.csv": model_scores_long(table, validation.matched.index).to_csv(index=False),
         "ceilings.csv": validation.ceilings.to_csv(index=False),
         "cascade.csv": validation.cascade.to_csv(index=False),
-        "leaderboard.md": render_markdown(ctx, validation, table, "figures"),
-        "leaderboard.html": render_html(ctx, validation, table, figures),
+        "leaderboard.md": render_markdown(ctx, validation, table, "figures", methods),
+        "leaderboard.html": render_html(ctx, validation, table, figures, methods),
         "status.md": render_status(validation.leaderboard, validation.ceilings),
     }
+    if methods is not None:
+        outputs["methods.csv"] = methods.to_csv(index=False)
     for name, text in outputs.items():
         atomic.write_text(out_dir / name, text)
         written.append(out_dir / name)

@@ -1,7 +1,9 @@
 """``interpbench report``: regenerate the leaderboard (md, html, csv, json, figures) from the zoo and labels.
 
 With no arguments it runs end to end from the shipped checkpoints and judgments; every stage is
-cached, so a rerun only redraws the report. Written into a checkout's reports/, it also rewrites
+cached, so a rerun only redraws the report. ``--attribution ig,grad-x-act`` validates once per
+method: the first method's leaderboard is the report's, and a section, ``methods.csv`` and a
+figure compare every metric's agreement across the methods. Written into a checkout's reports/, it also rewrites
 the status block of the checkout's README.md (between its ``<!-- status: ... -->`` markers).
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from interpbench.cli.options import (
     add_validation_arguments,
+    attribution_methods,
     evaluation_from_args,
     metric_specs,
     report_context,
@@ -34,10 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from interpbench.infra import atomic
     from interpbench.reporting.report import render_status, replace_status_block, write_report
 
-    evaluation = evaluation_from_args(args, metric_specs(args))
+    specs = metric_specs(args)
+    evaluations = {method: evaluation_from_args(args, specs, method) for method in attribution_methods(args)}
+    evaluation = next(iter(evaluations.values()))  # the first method's leaderboard is the report's
     in_checkout = (REPO_ROOT / ".git").exists()
     output = args.output or (REPO_ROOT / "reports" if in_checkout else Path("reports"))
-    for path in write_report(output, report_context(args, evaluation), evaluation.validation, evaluation.table):
+    by_method = {method: e.validation for method, e in evaluations.items()} if len(evaluations) > 1 else None
+    for path in write_report(output, report_context(args, evaluation), evaluation.validation, evaluation.table,
+                             by_method=by_method):
         print(f"wrote {path}")
     readme = args.readme or (REPO_ROOT / "README.md" if in_checkout and Path(output).resolve() ==
                              (REPO_ROOT / "reports").resolve() else None)
@@ -49,4 +56,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             atomic.write_text(readme, text)
             print(f"updated the status table in {readme}")
-    return report_failed("report", evaluation.table)
+    return max(report_failed("report", e.table) for e in evaluations.values())
