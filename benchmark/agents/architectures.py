@@ -11,8 +11,9 @@ depends on the network goes through an :class:`Architecture` instead:
 * how the randomization controls re-draw it (``scoring.controls``): its initialisation, and the
   module groups the cascade re-draws, top first.
 
-Built-ins: ``clear-cnn`` (``agents.models``) and ``impala-cnn`` (``agents.impala``, CleanRL's
-layout). Others come from the entry-point group ``interpbench.models`` (a factory returning an
+Built-ins: ``clear-cnn`` (``agents.models``), ``impala-cnn`` (``agents.impala``, CleanRL's
+layout) and ``glass-box`` (``agents.glass_box``: planted interpretability, reads mask planes).
+Others come from the entry-point group ``interpbench.models`` (a factory returning an
 Architecture; ``docs/models.md``) or a ``module:factory`` spec (``--model``).
 """
 
@@ -75,6 +76,10 @@ class Architecture:
     forward_order: tuple[str, ...]
     description: str = ""
     source: str = "built-in"
+    #: Mask classes (``data.frameset.MASK_CLASSES`` names) the network reads beside the RGB frame,
+    #: as input planes in this order; ``agents.inputs`` builds them from the game state at play
+    #: and from a FrameSet's masks at attribution (a glass-box network: ``agents.glass_box``).
+    input_masks: tuple[str, ...] = ()
 
     def layer(self, name: str | None) -> LayerInfo:
         """The layer ``name`` (None: the default); an unknown name is bad input listing the valid ones."""
@@ -141,7 +146,9 @@ def register_architecture(architecture: Architecture) -> Architecture:
 def _load_entry_points() -> None:
     """Register the built-ins and every ``interpbench.models`` entry point, once; a broken entry
     point is remembered by name (:func:`load_failures`) and hides no other."""
-    for built_in in (clear_cnn_architecture(), _impala_cnn()):
+    from interpbench.agents.glass_box import glass_box_architecture
+
+    for built_in in (clear_cnn_architecture(), _impala_cnn(), glass_box_architecture()):
         register_architecture(built_in)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:

@@ -114,13 +114,16 @@ def _conv_names_through(layer: str) -> list[str]:
 
 
 def preprocess(obs: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 64, 64, 3) observations -> float32 (N, 3, 64, 64) in [0, 1], as the agent sees them."""
+    """uint8 (N, 64, 64, 3) observations -> float32 (N, 3, 64, 64) in [0, 1], as the agent sees them.
+
+    Observations of a network that reads mask planes beside the frame (``agents.inputs``) have
+    3 + M channels, the planes 0 or 255, and come out as (N, 3 + M, 64, 64) alike."""
     # Frame sets hold read-only arrays; torch cannot wrap those without a copy (and warns), and
     # the float conversion below copies anyway, so a read-only input is copied once here.
     read_only = isinstance(obs, np.ndarray) and not obs.flags.writeable
     t = torch.tensor(obs) if read_only else torch.as_tensor(obs)
-    if t.dtype != torch.uint8 or t.ndim != 4 or t.shape[-1] != 3:
-        raise InterpbenchError(f"observations must be uint8 (N, H, W, 3), got {t.dtype} {tuple(t.shape)}")
+    if t.dtype != torch.uint8 or t.ndim != 4 or t.shape[-1] < 3:
+        raise InterpbenchError(f"observations must be uint8 (N, H, W, 3 + mask planes), got {t.dtype} {tuple(t.shape)}")
     return t.permute(0, 3, 1, 2).float().div_(255.0)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from interpbench.agents.inputs import live_observations
 from interpbench.agents.policies import ModelPolicy
 from interpbench.game.env import DistributionMode, LevelRange, make_env
 from interpbench.infra.errors import InterpbenchError
@@ -22,7 +23,8 @@ from interpbench.infra.errors import InterpbenchError
 
 @dataclass(frozen=True)
 class OwnPlay:
-    """uint8 observations (N, 64, 64, 3) and the level seed each was played on (N,)."""
+    """uint8 observations (N, 64, 64, 3 + mask planes the model reads, ``agents.inputs``) and the
+    level seed each was played on (N,)."""
 
     obs: np.ndarray
     level_seeds: np.ndarray
@@ -52,9 +54,9 @@ def play_frames(
     for _ in range(rounds):
         for _ in range(stride):
             _, obs, _ = env.observe()
-            env.act(policy.act(obs["rgb"]))
+            env.act(policy.act(live_observations(env, obs["rgb"], policy.input_masks)))
         _, obs, _ = env.observe()
-        obs_out.append(obs["rgb"].copy())
+        obs_out.append(live_observations(env, obs["rgb"], policy.input_masks).copy())
         seeds_out.append(np.array([int(i["level_seed"]) for i in env.get_info()], dtype=np.int64))
     env.close()
     return OwnPlay(np.concatenate(obs_out)[:n_frames], np.concatenate(seeds_out)[:n_frames])

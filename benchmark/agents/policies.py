@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from interpbench.agents.inputs import input_masks
 from interpbench.data.sidecar import file_sha256
 from interpbench.game.env import NUM_ACTIONS
 from interpbench.infra.errors import InterpbenchError
@@ -23,9 +24,11 @@ class Policy(Protocol):
 
     #: how the policy was specified ("reference", "random", a path), for provenance.
     spec: str
+    #: mask classes its observations carry as planes beside the frame (``agents.inputs``).
+    input_masks: tuple[str, ...]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """uint8 (N, 64, 64, 3) observations -> int32 actions (N,)."""
+        """uint8 (N, 64, 64, 3 + len(input_masks)) observations -> int32 actions (N,)."""
         ...
 
     def describe(self) -> dict:
@@ -35,6 +38,8 @@ class Policy(Protocol):
 
 class RandomPolicy:
     """Uniform random actions: the floor any trained agent must clear."""
+
+    input_masks: tuple[str, ...] = ()
 
     def __init__(self, seed: int, num_actions: int = NUM_ACTIONS) -> None:
         self.spec = "random"
@@ -72,6 +77,7 @@ class ModelPolicy:
         self.greedy = greedy
         self.spec = spec
         self.checkpoint_hash = checkpoint_hash
+        self.input_masks = input_masks(model)
         self._gen = torch.Generator().manual_seed(seed)
 
     @torch.no_grad()

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from interpbench.agents.inputs import live_observations
 from interpbench.agents.policies import Policy
 from interpbench.game.env import IDLE_ACTION, DistributionMode, LevelRange, make_env
 from interpbench.infra.errors import InterpbenchError
@@ -73,7 +74,7 @@ def evaluate_completion(
             # Envs that have played their quota idle: the policy acts only for the others,
             # which saves the forward passes of the tail (~40% of them for 500 episodes).
             actions = np.full(num_envs, IDLE_ACTION, dtype=np.int32)
-            actions[playing] = policy.act(obs["rgb"][playing])
+            actions[playing] = policy.act(live_observations(env, obs["rgb"], policy.input_masks)[playing])
             env.act(actions)
             _, obs, first = env.observe()
             steps += int(playing.sum())

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from interpbench.agents.architectures import layer_info
+from interpbench.agents.inputs import frame_observations
 from interpbench.agents.models import Checkpoint, ClearCNN, load_checkpoint, preprocess
 from interpbench.attribution.features import FeatureBasis, fit_feature_basis
 from interpbench.attribution.fit_set import BasisFit, own_play_frames
@@ -342,14 +343,15 @@ def attribute_bases(
     out = [read_cache_entry(path) if cache else None for path in paths]
     missing = [i for i, attr in enumerate(out) if attr is None]
     if missing:
-        scoring = _raw_attributions(ck.model, frames.obs, head, action, n_steps, layer, progress, method)
+        obs = frame_observations(ck.model, frames)  # the frames, plus any mask planes the network reads
+        scoring = _raw_attributions(ck.model, obs, head, action, n_steps, layer, progress, method)
         fit_raw: dict[str, np.ndarray] = {}
         for i in missing:
             fit = fits[i]
             fit_obs = own_play_frames(player, fit, cache).obs if fit.source == "own-play" else None
             basis = fit_basis(ck.model, fit, scoring, fit_obs, fit_raw, head=head, n_features=n_features,
                               action=action, n_steps=n_steps, layer=layer, method=method)
-            attr = compute_attribution_set(ck.model, frames.obs, head=head, n_features=n_features, action=action,
+            attr = compute_attribution_set(ck.model, obs, head=head, n_features=n_features, action=action,
                                            n_steps=n_steps, basis=basis, raw=scoring, fit=keys[i], layer=layer,
                                            method=method)
             attr.meta.update({"checkpoint_sha256": weights, "frames_sha256": frames_hash})

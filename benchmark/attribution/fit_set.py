@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from interpbench.agents.inputs import input_masks
 from interpbench.agents.models import Checkpoint
 from interpbench.agents.own_play import OwnPlay, play_frames
 from interpbench.game.env import LevelRange, training_levels
@@ -107,7 +108,8 @@ def own_play_frames(player: Checkpoint, fit: BasisFit, cache: bool = True) -> Ow
         try:
             with np.load(path, allow_pickle=False) as z:
                 played = OwnPlay(z["obs"], z["level_seeds"])
-            if played.obs.shape == (fit.own_play_frames, 64, 64, 3) and played.obs.dtype == np.uint8:
+            planes = 3 + len(input_masks(player.model))  # the frame and the mask planes it reads
+            if played.obs.shape == (fit.own_play_frames, 64, 64, planes) and played.obs.dtype == np.uint8:
                 return played
         except Exception:  # any damage to our own cache entry (numpy raises many kinds): replay
             pass
