@@ -70,8 +70,8 @@ PRESETS: dict[str, KnownConfig] = {
     "tiny": KnownConfig(DistillConfig(GatherConfig(steps=128, frames=64, shards=2, num_envs=8), train_samples=64,
                                       batch_size=16, checkpoint_every=2), num_levels=100, eval_episodes=2),
     # The shipped zoo (docs/known-answer.md: cost per agent and of the whole zoo).
-    "known": KnownConfig(DistillConfig(GatherConfig(steps=262_144, frames=40_960), train_samples=192_000,
-                                       batch_size=128, lr=1e-3, anneal_samples=48_000), num_levels=100_000,
+    "known": KnownConfig(DistillConfig(GatherConfig(steps=262_144, frames=40_960), train_samples=128_000,
+                                       batch_size=128, lr=1e-3, anneal_samples=32_000), num_levels=100_000,
                          eval_episodes=500),
 }
 
