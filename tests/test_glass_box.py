@@ -235,3 +235,40 @@ def test_known_answer_rows_orient_each_metric_and_read_k_from_the_zoo(tmp_path: 
     (tmp_path / "stray.safetensors").write_bytes(b"")
     with pytest.raises(InterpbenchError, match="no planted k"):
         known_answer_rows(table, tmp_path)
+
+
+def _frames_from_dataset(root: Path, n: int) -> FrameSet:
+    data = known_zoo.load_known_dataset(root / "runs" / "tiny" / "data")
+    one_hot = data.class_map[:n, None] == np.arange(len(MASK_CLASSES))[None, :, None, None]
+    return FrameSet(obs=data.obs[:n], masks=one_hot, classes=MASK_CLASSES, level_seeds=np.zeros(n, np.int64),
+                    states=[b""] * n)
+
+
+def test_frames_without_the_classes_it_reads_are_refused(tiny_agent) -> None:
+    meta, root = tiny_agent
+    frames = _frames_from_dataset(root, 4)
+    fewer = FrameSet(obs=frames.obs, masks=frames.masks[:, :-1], classes=MASK_CLASSES[:-1], level_seeds=frames.level_seeds,
+                     states=frames.states)
+    assert frame_observations(load_checkpoint(root / "zoo" / meta["name"]).model, fewer).shape[-1] == 10  # vel_info unread
+    partial = FrameSet(obs=frames.obs, masks=frames.masks[:, :3], classes=MASK_CLASSES[:3], level_seeds=frames.level_seeds,
+                       states=frames.states)
+    with pytest.raises(InterpbenchError, match="lack"):
+        frame_observations(load_checkpoint(root / "zoo" / meta["name"]).model, partial)
+
+
+@pytest.mark.slow
+def test_a_glass_box_zoo_is_scored_unchanged(tiny_agent, monkeypatch, tmp_path: Path) -> None:
+    """score_zoo on a glass-box checkpoint: attributions, twins and cascade through the hook."""
+    from interpbench.metrics import registry
+    from interpbench.scoring.score import score_zoo
+
+    monkeypatch.setenv("INTERPBENCH_CACHE", str(tmp_path / "cache"))
+    registry.available()
+    meta, root = tiny_agent
+    config = ScoringConfig(n_bootstrap=0, n_twins=1, n_refits=0, nmf_fit="scoring-frames", area_bins=2, n_features=4,
+                           cascade_depth=2)
+    table = score_zoo(root / "zoo", _frames_from_dataset(root, 16), ["raw-overlap"], config=config, progress=False,
+                      n_jobs=1)
+    assert not table.errors
+    scores = table.scores["raw-overlap"][meta["name"]]
+    assert scores.trained.shape == (4,) and np.isfinite(scores.trained).all() and scores.cascade.shape == (2, 4)

@@ -21,6 +21,7 @@ from torch import nn
 
 from interpbench.agents.architectures import get_architecture
 from interpbench.data.frameset import MASK_CLASSES, FrameSet
+from interpbench.infra.errors import InterpbenchError
 
 
 def input_masks(model: nn.Module) -> tuple[str, ...]:
@@ -35,6 +36,10 @@ def with_mask_planes(rgb: np.ndarray, masks: np.ndarray, classes: Sequence[str],
     of the one-hot ``masks`` (bool (N, C, 64, 64) over ``classes``); ``rgb`` itself when none is wanted."""
     if not wanted:
         return rgb
+    lacking = [c for c in wanted if c not in classes]
+    if lacking:
+        raise InterpbenchError(f"the network reads mask classes {lacking}, which these frames' masks lack "
+                               f"(they have {list(classes)})")
     index = [list(classes).index(c) for c in wanted]
     planes = np.moveaxis(masks[:, index], 1, -1).astype(np.uint8) * np.uint8(255)
     return np.concatenate([rgb, planes], axis=-1)
