@@ -272,3 +272,22 @@ def test_a_glass_box_zoo_is_scored_unchanged(tiny_agent, monkeypatch, tmp_path: 
     assert not table.errors
     scores = table.scores["raw-overlap"][meta["name"]]
     assert scores.trained.shape == (4,) and np.isfinite(scores.trained).all() and scores.cascade.shape == (2, 4)
+
+
+def test_an_interrupted_agent_resumes_to_the_unbroken_weights(tiny_agent, tmp_path: Path) -> None:
+    """Two steps, stop, two more (the state saved at step 2 is picked up) == four unbroken steps."""
+    from dataclasses import replace
+
+    _, root = tiny_agent
+    data = known_zoo.load_known_dataset(root / "runs" / "tiny" / "data")
+    full = known_zoo.PRESETS["tiny"].distill
+    planted, cpu = known_zoo.Planted(2, 2), torch.device("cpu")
+    half = replace(full, train_samples=full.train_samples // 2)
+    known_zoo.train_glass_box(data, tmp_path / "broken", half, planted, device=cpu, progress=False)
+    resumed, _ = known_zoo.train_glass_box(data, tmp_path / "broken", full, planted, device=cpu, progress=False)
+    unbroken, _ = known_zoo.train_glass_box(data, tmp_path / "unbroken", full, planted, device=cpu, progress=False)
+    torch.testing.assert_close(resumed.state_dict(), unbroken.state_dict(), rtol=0, atol=0)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "broken" / "train_log.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
+    with pytest.raises(InterpbenchError, match="other settings"):
+        known_zoo.train_glass_box(data, tmp_path / "broken", full, known_zoo.Planted(3, 2), device=cpu, progress=False)
