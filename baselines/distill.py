@@ -253,12 +253,12 @@ PRESETS: dict[str, DistillConfig] = {
                            train_samples=1_152_000, lr=1e-3, bf16=True, anneal_samples=384_000),
     # The shipped IMPALA-CNN student (baselines/zoo-impala), sized for about 30-40 minutes of one
     # niced thread on a 2-core CPU without bf16 units, shared with other work. There bfloat16
-    # autocast was 8x slower than float32 for the teacher's forward and 10x for IMPALA training
-    # (one-off probes under load), so all is float32; its first training steps ran at ~175
-    # samples/s (the shipped JSON records the run's own times). A third of "large"'s teacher steps
-    # (~1,400 episodes) with its frame count, 30% of its samples, the last third annealed.
-    "impala": DistillConfig(GatherConfig(steps=131_072, frames=40_960), train_samples=345_600, lr=1e-3,
-                            anneal_samples=115_200),
+    # autocast was about an order of magnitude slower than float32, for the teacher's forward and
+    # IMPALA training alike (one-off probes under load), so all is float32; the shipped JSON
+    # records the run's own times. A third of "large"'s teacher steps with its frame count, a fifth
+    # of its samples, the last third annealed.
+    "impala": DistillConfig(GatherConfig(steps=131_072, frames=40_960), train_samples=230_400, lr=1e-3,
+                            anneal_samples=76_800),
 }
 
 

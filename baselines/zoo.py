@@ -42,7 +42,7 @@ ZOO_DIRS: dict[str, Path] = {CLEAR_CNN: ZOO_DIR, impala.ARCHITECTURE: package_pa
 RUNS_DIR = REPO_ROOT / "runs"
 #: Completion is measured on this many episodes per split (each on its own level where the
 #: split has that many); the tiny preset exists only to test the machinery.
-EVAL_EPISODES: dict[str, int] = {"tiny": 1, "medium": 1000, "large": 1000, "impala": 1000}
+EVAL_EPISODES: dict[str, int] = {"tiny": 1, "medium": 1000, "large": 1000}
 DEFAULT_EVAL_EPISODES = 500
 #: Fixed evaluation seeds: every checkpoint meets the same sequence of levels in each split.
 EVAL_SEED = {"train": 0, "test": 0}
