@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	touch $(STAMP)
 
+# The committed report compares two attribution methods (integrated gradients leads; docs/models.md).
 report: $(STAMP)
-	$(BIN)/interpbench report
+	$(BIN)/interpbench report --attribution integrated-gradients,grad-x-act
 
 # Browser tests drive the system Chromium through Playwright (its own browser download cannot
 # work on these machines); as root on Debian the set-up installs it, elsewhere they skip.

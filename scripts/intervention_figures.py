@@ -35,7 +35,14 @@ def main() -> None:
         print("top classes:", rows["top_class"].value_counts().to_dict())
         if rows["num_levels"].notna().all():
             print("selectivity vs level count:", {k: round(v, 3) for k, v in selectivity_vs_levels(rows).items()})
-        print("seconds per checkpoint:", table.provenance["seconds_per_checkpoint"])
+        if {"drop_wall_top", "drop_wall_mid"} <= set(rows.columns):
+            walls = rows[rows["top_class"] == "wall"]
+            medians = walls[["drop_wall", "drop_wall_top", "drop_wall_mid"]].median().round(3).to_dict()
+            print(f"wall-topped features: {len(walls)}; median relative drop when hiding all walls, their top "
+                  f"surfaces (tile 16), their interiors (tile 15): {medians}; surfaces drop more for "
+                  f"{int((walls['drop_wall_top'] > walls['drop_wall_mid']).sum())}")
+        print("seconds per checkpoint:", table.provenance["seconds_per_checkpoint"],
+              "processes:", table.provenance.get("processes", 1))
     path = folder / "ablation-reference.csv"
     if path.exists():
         table = load_table(path, "ablation")

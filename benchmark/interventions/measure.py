@@ -25,6 +25,7 @@ from interpbench.attribution.fit_set import BasisFit
 from interpbench.data.frameset import FrameSet
 from interpbench.data.layers import ANALYSED_LAYER
 from interpbench.infra.errors import InterpbenchError
+from interpbench.infra.resources import available_cores
 from interpbench.interventions.dependence import ObjectDependence, object_dependence
 from interpbench.interventions.hiding import Hider, check_classes
 from interpbench.interventions.selectivity import held_out_top_vs_other, selectivity_rows
@@ -73,6 +74,38 @@ def spaced_subset(frames: FrameSet, n_frames: int) -> FrameSet:
     return frames.subset(np.arange(n_frames) * (len(frames) // n_frames))
 
 
+@dataclass(frozen=True)
+class _Measured:
+    name: str
+    rows: pd.DataFrame
+    checks: pd.DataFrame
+    seconds: float
+    weights: str
+
+
+def _measure(subject: Subject, frames: FrameSet, hidden_frames: FrameSet, classes: tuple[str, ...],
+             fit: BasisFit | None, hider: Hider, progress: bool = False) -> _Measured:
+    """One checkpoint's rows and held-out check, timed."""
+    start = time.perf_counter()
+    checkpoint = load_checkpoint(subject.path)
+    dep: ObjectDependence = object_dependence(
+        checkpoint.model, hidden_frames, checkpoint_basis(checkpoint, frames, fit), classes, hider=hider,
+        progress=progress)
+    return _Measured(subject.name, selectivity_rows(dep, subject.name).assign(num_levels=subject.num_levels),
+                     held_out_top_vs_other(dep).assign(checkpoint=subject.name),
+                     round(time.perf_counter() - start, 1), checkpoint.weights_hash())
+
+
+def _measure_in_worker(subject: Subject, frames: FrameSet, hidden_frames: FrameSet, classes: tuple[str, ...],
+                       fit: BasisFit | None, threads: int) -> _Measured:
+    """``_measure`` in a worker process, on ``threads`` torch threads, with its own renderer (a
+    procgen env cannot cross processes)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return _measure(subject, frames, hidden_frames, classes, fit, Hider(hidden_frames))
+
+
 def object_dependence_table(
     subjects: Sequence[Subject],
     frames: FrameSet,
@@ -81,35 +114,40 @@ def object_dependence_table(
     classes: Sequence[str] | None = None,
     fit: BasisFit | None = None,
     progress: bool = False,
+    n_jobs: int | None = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """(per-feature rows, held-out top-vs-other rows, provenance) for every subject.
+    """(per-feature rows, held-out top-vs-other rows, provenance) for every subject; ``n_jobs``
+    processes share the checkpoints (None: one per core), each on its share of the cores.
 
     Classes are checked and the states re-rendered before any checkpoint is attributed, so bad
     input fails before the expensive part."""
-    classes = check_classes(frames, tuple(frames.classes) if classes is None else tuple(classes))
+    names = check_classes(frames, tuple(frames.classes) if classes is None else tuple(classes))
     hidden_frames = spaced_subset(frames, n_frames)
     hider = Hider(hidden_frames)
-    rows, checks, seconds, weights = [], [], {}, {}
-    for subject in subjects:
-        start = time.perf_counter()
-        checkpoint = load_checkpoint(subject.path)
-        weights[subject.name] = checkpoint.weights_hash()
-        dep: ObjectDependence = object_dependence(
-            checkpoint.model, hidden_frames, checkpoint_basis(checkpoint, frames, fit), classes, hider=hider,
-            progress=progress)
-        rows.append(selectivity_rows(dep, subject.name).assign(num_levels=subject.num_levels))
-        checks.append(held_out_top_vs_other(dep).assign(checkpoint=subject.name))
-        seconds[subject.name] = round(time.perf_counter() - start, 1)
+    workers = max(1, min(len(subjects), available_cores() if n_jobs is None else n_jobs))
+    if workers == 1:
+        measured = [_measure(s, frames, hidden_frames, names, fit, hider, progress) for s in subjects]
+    else:
+        from joblib import Parallel, delayed
+
+        threads = max(1, available_cores() // workers)
+        measured = Parallel(n_jobs=workers)(delayed(_measure_in_worker)(s, frames, hidden_frames, names, fit, threads)
+                                            for s in subjects)
+    rows = [m.rows for m in measured]
+    checks = [m.checks for m in measured]
+    seconds = {m.name: m.seconds for m in measured}
+    weights = {m.name: m.weights for m in measured}
     table = pd.concat(rows, ignore_index=True)
     table.insert(1, "num_levels", table.pop("num_levels"))
     provenance = {
         "frames": {"sha256": frames.content_hash(), "n": len(frames), "hidden_frames": len(hidden_frames),
                    "stride": len(frames) // len(hidden_frames), "provenance": frames.provenance.get("policy")},
-        "classes": list(classes),
+        "classes": list(names),
         "basis": {"from": "each checkpoint's ordinary attribution on the full FrameSet (attribute_checkpoint)",
                   "fit": dataclasses.asdict(fit or BasisFit())},
         "attribution": {"method": DEFAULT_METHOD, "layer": ANALYSED_LAYER},
         "checkpoint_sha256": weights,
         "seconds_per_checkpoint": seconds,
+        "processes": workers,
     }
     return table, pd.concat(checks, ignore_index=True), provenance

@@ -130,8 +130,8 @@ def intervention_lines(validation: Validation) -> list[str]:
     if track.reason:
         return [f"Not shown: {track.reason}."]
     d = track.diversity
-    return [f"Source: `{track.source.get('command')}` (code {track.source.get('code_version')}, csv sha256 "
-            f"{str(track.source.get('csv_sha256'))[:12]}); selective: selectivity >= "
+    return [f"Source: {track.source.get('command')} (code {track.source.get('code_version')}, csv sha256 "
+            f"{str(track.source.get('csv_sha256'))[:12]}); selective: selectivity at least "
             f"{track.source.get('selective_threshold')}.",
             f"Does object selectivity rise with level count? Spearman of each checkpoint's mean selectivity with "
             f"its level count: {_fmt(d['spearman'])} ({LEVEL:.0%} interval {_fmt(d['ci_low'])} to "

@@ -14,7 +14,6 @@ adding or editing a metric scores only that one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from interpbench.data.zoo import read_zoo
 from interpbench.infra.cache import entry_path
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.progress import progress_bar
+from interpbench.infra.resources import available_cores
 from interpbench.metrics import registry
 from interpbench.metrics.base import Metric, model_score
 from interpbench.metrics.scoring import weighted_all
@@ -87,12 +87,8 @@ def _cache_path(weights_hash: str, frames_hash: str, identity: str, config: Scor
                                  "attribute": f"{attribute.__module__}.{attribute.__qualname__}"})
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _workers(n_jobs: int | None, n_tasks: int) -> int:
-    return max(1, min(n_tasks, _cores() if n_jobs is None else n_jobs))
+    return max(1, min(n_tasks, available_cores() if n_jobs is None else n_jobs))
 
 
 def _attribute_sets(attribute: Attribute, checkpoint: Checkpoint, frames: FrameSet, config: ScoringConfig,
@@ -137,7 +133,7 @@ def prefetch_attributions(paths: Sequence[str], frames: FrameSet, config: Scorin
     tasks += [(paths[0], "twin", t) for t in range(config.n_twins)]
     tasks += [(path, "cascade", k) for path in paths for k in range(config.cascade_depth)]
     workers = _workers(n_jobs, len(tasks))
-    threads = max(1, _cores() // workers)
+    threads = max(1, available_cores() // workers)
     if workers == 1:
         for path, kind, index in progress_bar(tasks, desc="attribution", unit="task", enabled=progress):
             _attribute_one(path, frames, config, kind, index, threads)

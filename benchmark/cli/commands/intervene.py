@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--no-progress", action="store_true")
     hide.add_argument("--n-frames", type=int, default=None, help="frames hidden per checkpoint (default: 256)")
     hide.add_argument("--classes", default=None, help="comma-separated classes to hide (default: all of the FrameSet's)")
+    hide.add_argument("--jobs", type=int, default=None, help="processes sharing the checkpoints (default: one per core)")
     ablate.add_argument("--episodes", type=int, default=1000, help="held-out episodes per feature (default: 1000)")
     ablate.add_argument("--chunk", type=int, default=256, help="episodes per saved chunk (default: 256)")
     ablate.add_argument("--seed", type=int, default=0)
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         classes = None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()]
         table, check, extra = measure.object_dependence_table(
             subjects, frames, n_frames=args.n_frames or measure.DEFAULT_HIDE_FRAMES, classes=classes, fit=fit,
-            progress=not args.no_progress)
+            progress=not args.no_progress, n_jobs=args.jobs)
         wins = check["top_wins"]
         print(f"held-out top class beats a random other class for {int(wins.sum())}/{len(wins)} features "
               f"({wins.mean():.0%}); per-checkpoint seconds: {extra['seconds_per_checkpoint']}")
