@@ -57,6 +57,27 @@ def summarize(zoo_dir: Path, shares: dict[str, float]) -> dict:
     return out
 
 
+def markdown(summary: dict) -> str:
+    """The summary's per-checkpoint table and headline figures, as docs/known-answer.md shows them."""
+    lines = ["| checkpoint | k | object groups | oracle share | train completion | held-out completion (95% CI) | "
+             "train s | eval s |", "|---|---|---|---|---|---|---|---|"]
+    for r in summary["checkpoints"]:
+        low, high = r["test_ci95"]
+        lines.append(f"| {r['name']} | {r['k']} | {', '.join(r['object_groups']) or '-'} | {r['oracle_share']:.3f} | "
+                     f"{r['train_completion']:.3f} | {r['test_completion']:.3f} ({low:.3f}-{high:.3f}) | "
+                     f"{r['train_seconds']:.0f} | {r['eval_seconds']:.0f} |")
+    if "spearman_k_oracle" in summary:
+        sp = summary["spearman_k_oracle"]
+        lines.append(f"\nSpearman(k, oracle share) = {sp['spearman_k']:.3f} ({sp['ci_method']} 95% interval "
+                     f"{sp['ci_low']:.3f} to {sp['ci_high']:.3f}; {sp['n_checkpoints']} checkpoints, {sp['n_k']} k values).")
+    best = summary["main_zoo_best_test"]
+    lines.append(f"\nMain zoo's best held-out completion: {best['name']} {best['test_completion']:.3f}; "
+                 f"k = 8 agents' held-out completion over it: {summary.get('k8_test_over_best', 'none yet')}.")
+    lines.append(f"\nTraining {summary['total_train_seconds']:.0f} s and evaluation {summary['total_eval_seconds']:.0f} s "
+                 f"in all, over {len(summary['checkpoints'])} checkpoints.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="known", choices=sorted(known_zoo.PRESETS))
@@ -78,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                               "test": meta["test_completion"]["completion_rate"]}), flush=True)
     shares = record_oracle(args.zoo, load_or_build_frames(), progress=not args.no_progress)
     if args.zoo.resolve() == known_zoo.KNOWN_ZOO_DIR.resolve():
-        atomic.write_json(SUMMARY, summarize(args.zoo, shares))
-        print(f"wrote {SUMMARY}")
+        summary = summarize(args.zoo, shares)
+        atomic.write_json(SUMMARY, summary)
+        print(f"wrote {SUMMARY}\n\n{markdown(summary)}")
     return 0
 
 
