@@ -11,6 +11,7 @@ import sys
 from collections import defaultdict
 
 import pandas as pd
+from scipy.stats import binomtest
 
 from interpbench.interventions.causes import OUTCOMES
 from interpbench.interventions.effects import ablation_effects
@@ -48,8 +49,16 @@ def main() -> None:
         table = load_table(path, "ablation")
         print(f"## ablation-reference: {int(table.rows['episodes'].iloc[0])} episodes per run")
         print(table.rows.to_string(index=False))
-        print(ablation_effects(table.rows)[["feature", "completion_drop", "top_cause", "top_cause_ratio",
-                                            "top_cause_rise", "specificity"]].round(4).to_string(index=False))
+        effects = ablation_effects(table.rows)
+        base = table.rows[table.rows["feature"] == -1].iloc[0]
+        ablated = table.rows.set_index("feature")
+        # same levels in every run: of the top cause's ends in the two runs, a share above 1/2 in
+        # the ablated run is a rise (exact one-sided binomial test, conditional on their sum)
+        effects["p_rise"] = [binomtest(int(ablated.at[f, c]), int(ablated.at[f, c] + base[c]), 0.5,
+                                       alternative="greater").pvalue if ablated.at[f, c] + base[c] else float("nan")
+                             for f, c in zip(effects["feature"], effects["top_cause"], strict=True)]
+        print(effects[["feature", "completion_drop", "top_cause", "top_cause_ratio", "top_cause_rise", "specificity",
+                       "p_rise"]].round(6).to_string(index=False))
 
 
 def progress_counts(path: str) -> pd.DataFrame:
