@@ -18,9 +18,10 @@ ends as it would have unbroken.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -191,20 +192,53 @@ def train_student(
         student.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step, seconds = saved["step"], saved["seconds"]
+
+    def save(at: int, elapsed: float) -> None:
+        runtime.save_state(state_path, {
+            "model": student.state_dict(), "optimizer": optimizer.state_dict(),
+            "step": at, "seconds": elapsed, "lr_schedule": config.lr_schedule(), **origin,
+        }, settings)
+
+    seconds = optimise(student, optimizer, config, lambda idx: data.obs[idx], data, seed, step=step, seconds=seconds,
+                       device=device, log=log, save=save, desc=run_dir.name, progress=progress)
+    return student.eval().to(memory_format=torch.contiguous_format), {  # type: ignore[call-overload]
+        "samples": total * config.batch_size, "optimizer_steps": total, "train_seconds": round(seconds, 1),
+        **origin,
+    }
+
+
+class TeacherTargets(Protocol):
+    """What the loop reads of a dataset: the teacher's outputs per row."""
+
+    logits: np.ndarray
+    value: np.ndarray
+
+
+def optimise(model: nn.Module, optimizer: torch.optim.Optimizer, config: DistillConfig,
+             inputs: Callable[[np.ndarray], np.ndarray], targets: TeacherTargets, seed: int, *, step: int,
+             seconds: float, device: torch.device, log: runtime.JsonlLog, save: Callable[[int, float], None],
+             desc: str, progress: bool) -> float:
+    """The distillation loop from ``step`` to the config's last: each step's minibatch is a
+    function of (seed, step) (so a resumed run ends where an unbroken one would), ``inputs(idx)``
+    gives the network's observations for dataset rows ``idx`` and ``targets`` the teacher's
+    ``logits`` and ``value``; every ``checkpoint_every`` steps the window's losses are logged and
+    ``save(step, seconds)`` is called. Shared by the students and the glass-box agents, whose
+    inputs differ (frames, or frames with mask planes). Returns the run's total seconds."""
+    total = config.total_steps()
     # torch's stubs leave out the memory_format keyword that Module.to takes.
-    student.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]
+    model.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]
     window: list[dict[str, float]] = []
     started = time.perf_counter()
-    bar = progress_bar(total=total, initial=step, desc=run_dir.name, unit="step", enabled=progress)
+    bar = progress_bar(total=total, initial=step, desc=desc, unit="step", enabled=progress)
     while step < total:
         for group in optimizer.param_groups:
             group["lr"] = config.lr_at(step)
-        idx = np.sort(_batch_indices(len(data), config.batch_size, seed, step))  # sorted: faster gather
-        obs = preprocess(data.obs[idx]).to(device).contiguous(memory_format=torch.channels_last)
+        idx = np.sort(_batch_indices(len(targets.logits), config.batch_size, seed, step))  # sorted: faster gather
+        obs = preprocess(inputs(idx)).to(device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, torch.bfloat16, enabled=config.bf16):
             loss, parts = distill_loss(
-                student, obs, torch.from_numpy(data.logits[idx]).to(device),
-                torch.from_numpy(data.value[idx]).to(device), config.value_coef,
+                model, obs, torch.from_numpy(targets.logits[idx]).to(device),
+                torch.from_numpy(targets.value[idx]).to(device), config.value_coef,
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -218,16 +252,9 @@ def train_student(
             log.write(step=step, samples=step * config.batch_size, seconds=round(elapsed, 1), **means)
             bar.set_postfix(means)
             window = []
-            runtime.save_state(state_path, {
-                "model": student.state_dict(), "optimizer": optimizer.state_dict(),
-                "step": step, "seconds": elapsed, "lr_schedule": config.lr_schedule(), **origin,
-            }, settings)
+            save(step, elapsed)
     bar.close()
-    seconds += time.perf_counter() - started
-    return student.eval().to(memory_format=torch.contiguous_format), {  # type: ignore[call-overload]
-        "samples": total * config.batch_size, "optimizer_steps": total, "train_seconds": round(seconds, 1),
-        **origin,
-    }
+    return seconds + time.perf_counter() - started
 
 
 PRESETS: dict[str, DistillConfig] = {

@@ -178,9 +178,14 @@ def _summarize(directory: Path, num_levels: int, config: GatherConfig) -> dict[s
 def load_dataset(directory: Path) -> Dataset:
     """All shards of a finished dataset, concatenated."""
     summary = json.loads((directory / "dataset.json").read_text())
-    parts: dict[str, list[np.ndarray]] = {"obs": [], "logits": [], "value": [], "level_seed": []}
+    return Dataset(**concat_shards(directory, ("obs", "logits", "value", "level_seed")), summary=summary)
+
+
+def concat_shards(directory: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``keys`` of every ``shard-*.npz`` in ``directory``, concatenated in shard order."""
+    parts: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     for path in sorted(directory.glob("shard-*.npz")):
         with np.load(path) as shard:
-            for key in parts:
+            for key in keys:
                 parts[key].append(shard[key])
-    return Dataset(**{k: np.concatenate(v) for k, v in parts.items()}, summary=summary)
+    return {key: np.concatenate(values) for key, values in parts.items()}

@@ -32,18 +32,18 @@ from interpbench.agents.init import init_orthogonal
 from interpbench.agents.inputs import with_mask_planes
 from interpbench.agents.models import ClearCNN, preprocess, save_checkpoint
 from interpbench.baselines import runtime
-from interpbench.baselines.distill import DistillConfig, _batch_indices, continues, distill_loss
-from interpbench.baselines.gather import GatherConfig
+from interpbench.baselines.distill import DistillConfig, continues, optimise
+from interpbench.baselines.gather import GatherConfig, concat_shards
 from interpbench.baselines.zoo import EVAL_SEED
 from interpbench.data.frameset import MASK_CLASSES
+from interpbench.data.zoo import known_answer_zoo
 from interpbench.game.env import heldout_levels, make_env, training_levels
 from interpbench.infra import atomic
 from interpbench.infra.errors import InterpbenchError
 from interpbench.infra.progress import progress_bar
 from interpbench.infra.provenance import REPO_ROOT, code_version
-from interpbench.infra.resources import package_path
 
-KNOWN_ZOO_DIR = package_path("interpbench.baselines", "zoo-known")
+KNOWN_ZOO_DIR = known_answer_zoo()
 RUNS_DIR = REPO_ROOT / "runs" / "known"
 #: The planted degrees of the shipped zoo, in training order: the middle first (do the upper
 #: layers use what is planted?), then the ends, then halving the gaps, so an interrupted zoo
@@ -203,12 +203,7 @@ def gather_known(teacher: ClearCNN, directory: Path, config: GatherConfig, num_l
 def load_known_dataset(directory: Path) -> KnownDataset:
     """All shards of a finished dataset, concatenated."""
     summary = json.loads((directory / "dataset.json").read_text())
-    parts: dict[str, list[np.ndarray]] = {"obs": [], "class_map": [], "logits": [], "value": []}
-    for path in sorted(directory.glob("shard-*.npz")):
-        with np.load(path) as shard:
-            for key in parts:
-                parts[key].append(shard[key])
-    return KnownDataset(**{k: np.concatenate(v) for k, v in parts.items()}, summary=summary)
+    return KnownDataset(**concat_shards(directory, ("obs", "class_map", "logits", "value")), summary=summary)
 
 
 # -- one agent: train the layers above 2b, resumably -------------------------------------------
@@ -231,34 +226,13 @@ def train_glass_box(data: KnownDataset, run_dir: Path, config: DistillConfig, pl
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step, seconds = saved["step"], saved["seconds"]
-    model.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]
-    window: list[dict[str, float]] = []
-    started = time.perf_counter()
-    with progress_bar(total=total, initial=step, desc=run_dir.name, unit="step", enabled=progress) as bar:
-        while step < total:
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr_at(step)
-            idx = np.sort(_batch_indices(len(data), config.batch_size, planted.seed, step))
-            with torch.autocast(device.type, torch.bfloat16, enabled=config.bf16):
-                inputs = preprocess(data.inputs(idx)).to(device).contiguous(memory_format=torch.channels_last)
-                loss, parts = distill_loss(model, inputs,
-                                           torch.from_numpy(data.logits[idx]).to(device),
-                                           torch.from_numpy(data.value[idx]).to(device), config.value_coef)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            window.append(parts)
-            bar.update(1)
-            if step % config.checkpoint_every == 0 or step == total:
-                elapsed = seconds + time.perf_counter() - started
-                means = {k: round(float(np.mean([w[k] for w in window])), 4) for k in window[0]}
-                log.write(step=step, samples=step * config.batch_size, seconds=round(elapsed, 1), **means)
-                window = []
-                runtime.save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                                "step": step, "seconds": elapsed, "lr_schedule": config.lr_schedule()},
-                                   settings)
-    seconds += time.perf_counter() - started
+
+    def save(at: int, elapsed: float) -> None:
+        runtime.save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                        "step": at, "seconds": elapsed, "lr_schedule": config.lr_schedule()}, settings)
+
+    seconds = optimise(model, optimizer, config, data.inputs, data, planted.seed, step=step, seconds=seconds,
+                       device=device, log=log, save=save, desc=run_dir.name, progress=progress)
     summary = {"samples": total * config.batch_size, "optimizer_steps": total, "train_seconds": round(seconds, 1)}
     return model.eval().to(memory_format=torch.contiguous_format), summary  # type: ignore[call-overload]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from interpbench.data.frameset import FrameSet
-from interpbench.data.zoo import default_zoo
+from interpbench.data.zoo import default_zoo, known_answer_zoo
 from interpbench.frames.default import frames_cache_path, load_or_build_frames
 from interpbench.infra.provenance import REPO_ROOT
 from interpbench.infra.resources import package_path
@@ -29,7 +29,9 @@ from interpbench.metrics import registry
 from interpbench.metrics.base import MetricError
 from interpbench.scoring.score import Attribute, score_zoo
 from interpbench.scoring.table import ScoreTable, ScoringConfig
+from interpbench.validation.known_answer import KnownAnswerTrack, known_answer_track
 from interpbench.validation.labels import DISTILL2020_DIR, PER_FEATURE_DIR, AggregateJudgments, load_aggregate
+from interpbench.validation.oracle import oracle_shares
 from interpbench.validation.validate import Validation, validate
 
 
@@ -88,24 +90,44 @@ def measured_object_dependence(path: str | Path | None = None) -> MeasuredTable 
     return load_table(base, "object_dependence")
 
 
+def known_answer(
+    metrics: Sequence[str] | None = None,
+    *,
+    zoo: str | Path | None = None,
+    **score_options: object,
+) -> KnownAnswerTrack:
+    """Score ``metrics`` on the known-answer zoo (default: the shipped ``baselines/zoo-known``)
+    with the leaderboard's settings and rank its agents by planted k (``validation.known_answer``),
+    the oracle's row first (read from each checkpoint's JSON where recorded for these frames)."""
+    zoo_dir = Path(zoo) if zoo is not None else known_answer_zoo()
+    table = score(metrics, zoo=zoo_dir, **score_options)  # type: ignore[arg-type]
+    scored = frames(score_options.get("frames_path"), progress=False)  # type: ignore[arg-type]
+    shares = oracle_shares(zoo_dir, scored, progress=bool(score_options.get("progress", True)))
+    return known_answer_track(table, zoo_dir, shares, seed=table.config.seed)
+
+
 def evaluate_zoo(
     metrics: Sequence[str] | None = None,
     *,
     labels: str | Path = DISTILL2020_DIR,
     feature_labels: str | Path = PER_FEATURE_DIR,
     interventions: str | Path | None = None,
+    known_zoo: str | Path | None = None,
     method: str | None = None,
     **score_options: object,
 ) -> Evaluation:
     """Score, then validate against the stored human judgments (``validate``'s leaderboard) and,
     where it describes the features scored, the measured object dependence (``interventions``:
-    a table path, default the shipped one)."""
+    a table path, default the shipped one); ``known_zoo`` (a folder of glass-box agents) adds the
+    known-answer track, scored with the same settings."""
     judgments_aggregate = load_aggregate(labels)
     studies = load_human_studies(labels_dir=feature_labels)
     measured = measured_object_dependence(interventions)
     table = score(metrics, **score_options)  # type: ignore[arg-type]
-    validation = validate(table, judgments_aggregate, studies=studies, interventions=measured, method=method,
-                          seed=table.config.seed)
+    planted = None if known_zoo is None else known_answer(
+        metrics, zoo=known_zoo, **{k: v for k, v in score_options.items() if k != "zoo"})
+    validation = validate(table, judgments_aggregate, studies=studies, interventions=measured, known_answer=planted,
+                          method=method, seed=table.config.seed)
     return Evaluation(table, judgments_aggregate, validation)
 
 

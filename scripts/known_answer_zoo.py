@@ -5,7 +5,7 @@
     python scripts/known_answer_zoo.py --summary-only              # oracle + summary of what exists
 
 Every stage is resumable (``baselines.known_zoo``): re-run the same command after an
-interruption. After training, the oracle (``validation.oracle.record_oracle``, on the default
+interruption. After training, the oracle (``validation.oracle.oracle_shares``, on the default
 512 held-out evaluation frames) is written into each checkpoint's JSON, and docs/known_answer.json
 gathers the per-checkpoint figures and Spearman(k, oracle share) with its interval.
 """
@@ -25,7 +25,7 @@ from interpbench.data.zoo import default_zoo, read_zoo_metadata
 from interpbench.frames.default import load_or_build_frames
 from interpbench.infra import atomic
 from interpbench.infra.provenance import REPO_ROOT, code_version
-from interpbench.validation.oracle import agreement_with_k, record_oracle
+from interpbench.validation.oracle import agreement_with_k, oracle_shares
 
 SUMMARY = REPO_ROOT / "docs" / "known_answer.json"
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"name": meta["name"], "train_seconds": meta["wall_time_s"],
                               "train": meta["train_completion"]["completion_rate"],
                               "test": meta["test_completion"]["completion_rate"]}), flush=True)
-    shares = record_oracle(args.zoo, load_or_build_frames(), progress=not args.no_progress)
+    shares = oracle_shares(args.zoo, load_or_build_frames(), record=True, progress=not args.no_progress)
     if args.zoo.resolve() == known_zoo.KNOWN_ZOO_DIR.resolve():
         summary = summarize(args.zoo, shares)
         atomic.write_json(SUMMARY, summary)

@@ -108,11 +108,12 @@ def test_wheel_has_one_top_level_namespace(names):
 def test_wheel_carries_the_package_data_the_defaults_need(names):
     present = set(names)
     assert "interpbench/gate/gate_thresholds.toml" in present
-    zoo = [n for n in names if n.startswith("interpbench/baselines/zoo/")]
-    weights = {Path(n).stem for n in zoo if n.endswith(".safetensors")}
-    described = {Path(n).stem for n in zoo if n.endswith(".json")}
-    shipped = {p.stem for p in (REPO / "baselines" / "zoo").glob("*.safetensors")}
-    assert weights and weights == described == shipped
+    for folder in ("zoo", "zoo-impala", "zoo-known"):  # the leaderboard's, the IMPALA student, the known-answer zoo
+        zoo = [n for n in names if n.startswith(f"interpbench/baselines/{folder}/")]
+        weights = {Path(n).stem for n in zoo if n.endswith(".safetensors")}
+        described = {Path(n).stem for n in zoo if n.endswith(".json")}
+        shipped = {p.stem for p in (REPO / "baselines" / folder).glob("*.safetensors")}
+        assert weights and weights == described == shipped, folder
     csvs = {Path(n).name for n in names if n.startswith("interpbench/human_labels/distill2020/") and n.endswith(".csv")}
     assert csvs and csvs == {p.name for p in (REPO / "human_labels" / "distill2020").glob("*.csv")}
 

@@ -140,13 +140,31 @@ def report_failed(command: str, table) -> int:
     return 1
 
 
-def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None, method: str | None = None):
+def add_known_answer_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--known-zoo", default=None,
+                        help="known-answer zoo of glass-box agents for the known-answer track (default: the shipped "
+                             "baselines/zoo-known when --zoo is the shipped zoo; 'none' leaves the track out)")
+
+
+def known_zoo_from_args(args: argparse.Namespace) -> Path | None:
+    """The known-answer zoo ``--known-zoo`` names: the shipped one by default for the shipped zoo
+    (the leaderboard's), none for another zoo unless named, none for 'none'."""
+    from interpbench.data.zoo import known_answer_zoo
+
+    if args.known_zoo is None:
+        return known_answer_zoo() if args.zoo is None else None
+    return None if args.known_zoo == "none" else Path(args.known_zoo)
+
+
+def evaluation_from_args(args: argparse.Namespace, specs: list[str] | None, method: str | None = None, *,
+                         known_zoo: Path | None = None):
     """``api.evaluate_zoo`` for the arguments of validate/report/check, warnings printed
-    (``method``: the attribution method, when ``--attribution`` listed several)."""
+    (``method``: the attribution method, when ``--attribution`` listed several; ``known_zoo``:
+    add the known-answer track scored there)."""
     from interpbench import api
 
     evaluation = api.evaluate_zoo(specs, labels=args.labels, feature_labels=args.feature_labels,
-                                  interventions=args.interventions, method=args.method,
+                                  interventions=args.interventions, known_zoo=known_zoo, method=args.method,
                                   **score_options(args, method))
     warn_failures(evaluation.table)
     return evaluation

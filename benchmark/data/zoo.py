@@ -26,6 +26,11 @@ def default_zoo() -> Path:
     return package_path("interpbench.baselines", "zoo")
 
 
+def known_answer_zoo() -> Path:
+    """The shipped known-answer zoo of glass-box agents (``baselines/zoo-known``; docs/known-answer.md)."""
+    return package_path("interpbench.baselines", "zoo-known")
+
+
 def _rate(meta: dict[str, Any], split: str, path: Path) -> float:
     result = meta.get(f"{split}_completion")
     if not isinstance(result, dict):

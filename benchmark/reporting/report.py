@@ -29,6 +29,8 @@ import pandas as pd
 from interpbench.infra import atomic
 from interpbench.scoring.table import ScoreTable
 from interpbench.validation.interventional import SHOWN_COLUMNS as INTERVENTION_SHOWN
+from interpbench.validation.known_answer import RECOVERS_SPEARMAN
+from interpbench.validation.known_answer import SHOWN_COLUMNS as KNOWN_ANSWER_SHOWN
 from interpbench.validation.validate import LEVEL, Validation
 
 #: "oriented" is used by every figure and the JSON; this is its one definition.
@@ -98,6 +100,12 @@ COLUMNS = {
                             "(interpbench intervene hide; blank: no applicable measured table)",
     "selectivity_lo": f"lower end of its {LEVEL:.0%} interval (whole checkpoints resampled)",
     "selectivity_hi": f"upper end of its {LEVEL:.0%} interval",
+    "planted_spearman": "known-answer track, measured by construction (not human): Spearman of the model score with "
+                        "the planted k over the known-answer zoo of glass-box agents (blank: none scored)",
+    "planted_lo": f"lower end of its {LEVEL:.0%} interval (k values resampled with their checkpoints)",
+    "planted_hi": f"upper end of its {LEVEL:.0%} interval",
+    "sees_planted": f"planted_spearman >= {RECOVERS_SPEARMAN} and planted_lo > 0: the metric recovers the planted k "
+                    "(false: flagged, it cannot see planted interpretability)",
     "auroc_selective": "AUROC of the per-feature score for the features whose measured selectivity is at least "
                        "the threshold printed in the interventional section",
     "beats_randomized": "sanity check: share of (checkpoint, randomized twin) pairs where the checkpoint scores "
@@ -123,6 +131,26 @@ INTERVENTION_NOTE = ("Measured ground truth, not human: each feature's object se
                      "checkpoints; AUROC for the selective features.")
 
 
+KNOWN_ANSWER_NOTE = ("Measured by construction, not human: glass-box agents whose layer 2b carries k of 8 channel "
+                     "groups as the game's own object masks (the rest fixed random features of the frame), the layers "
+                     "above trained to play through them (docs/known-answer.md). The oracle row is the share of value "
+                     "attribution on the planted channels; each metric's row is its model score's Spearman with k, "
+                     f"intervals resampling k values. recovers_k: Spearman >= {RECOVERS_SPEARMAN} and interval above 0.")
+
+
+def known_answer_lines(validation: Validation) -> list[str]:
+    """What the known-answer section says besides its table: the zoo, or why there is no track."""
+    track = validation.known_answer
+    if track.reason:
+        return [f"Not shown: {track.reason}."]
+    ks = sorted(set(track.checkpoints.values()))
+    blind = [str(m) for m, ok in zip(track.metric_rows()["metric"], track.metric_rows()["recovers_k"]) if not ok]
+    return [f"Zoo: {track.zoo}, {len(track.checkpoints)} checkpoints at k = {', '.join(map(str, ks))}; "
+            f"{track.settings.get('n_frames')} scoring frames, the leaderboard's settings.",
+            f"Cannot see planted interpretability ({len(blind)} of {len(track.metric_rows())} metrics): "
+            f"{', '.join(blind) or 'none'}."]
+
+
 def intervention_lines(validation: Validation) -> list[str]:
     """What the interventional section says besides its table: the source, the threshold, the
     diversity question's figure, or why there is no track."""
@@ -141,7 +169,8 @@ def intervention_lines(validation: Validation) -> list[str]:
 
 #: The columns the Markdown and HTML tables show (the CSV and JSON hold all of COLUMNS).
 SHOWN = ("rank", "name", "spearman", "spearman_lo", "spearman_hi", "p_holm", "vs_log_l", "vs_log_l_lo", "paired_min",
-         "paired_max", "sd_fits", "vs_ceiling", "auroc", "beats_randomized", "beats_shuffled_masks", "area_spearman")
+         "paired_max", "sd_fits", "vs_ceiling", "auroc", "planted_spearman", "beats_randomized", "beats_shuffled_masks",
+         "area_spearman")
 #: Sanity checks: a metric below this share fails the check; an area Spearman at or above AREA_FLAG is flagged.
 SANITY_PASS = 0.5
 AREA_FLAG = 0.9
@@ -377,6 +406,8 @@ def sanity_flags(row: pd.Series | dict) -> list[str]:
     area = _plain(row.get("area_spearman"))
     if area is not None and area >= AREA_FLAG:
         flags.append("tracks object area")
+    if _plain(row.get("sees_planted")) is False:
+        flags.append("cannot see planted interpretability (known-answer track)")
     if _plain(row.get("spearman")) is None:
         flags.append("no rank correlation (every checkpoint scored alike)")
     elif (_plain(row.get("p_holm")) or 1.0) >= SIGNIFICANCE:
@@ -418,6 +449,10 @@ def leaderboard_json(ctx: ReportContext, validation: Validation, table: ScoreTab
                           "selectivity": board_records(validation.interventions.selectivity),
                           "source": {k: _plain(v) for k, v in validation.interventions.source.items()},
                           "reason": validation.interventions.reason},
+        "known_answer": {"zoo": validation.known_answer.zoo, "checkpoints": validation.known_answer.checkpoints,
+                         "settings": {k: _plain(v) for k, v in validation.known_answer.settings.items()},
+                         "rows": board_records(validation.known_answer.rows),
+                         "reason": validation.known_answer.reason},
         "rows": rows,
     }
 
@@ -539,6 +574,10 @@ def render_markdown(ctx: ReportContext, validation: Validation, table: ScoreTabl
               *(f"- {md_text(line)}" for line in intervention_lines(validation)), ""]
     if not validation.interventions.rows.empty:
         parts += [markdown_table(validation.interventions.rows[list(INTERVENTION_SHOWN)]), ""]
+    parts += ["## Known-answer track", "", KNOWN_ANSWER_NOTE, "",
+              *(f"- {md_text(line)}" for line in known_answer_lines(validation)), ""]
+    if not validation.known_answer.rows.empty:
+        parts += [markdown_table(validation.known_answer.rows[list(KNOWN_ANSWER_SHOWN)]), ""]
     parts += ["Columns:", ""]
     parts += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
     parts += ["", f"Figures: {ORIENTED}."]
@@ -645,6 +684,9 @@ def _na_reason(column: str, row: dict, n_bootstrap: int) -> str:
     """Why a numeric cell is blank, shown on hover and in the legend."""
     if column in ("auroc",):
         return "no per-feature human judgments exist for these checkpoints"
+    if column == "planted_spearman":
+        return ("no known-answer zoo was scored" if row.get("kind") == "metric"
+                else "defined for metrics only; not for a baseline row")
     if row.get("kind") != "metric" and column in ("beats_randomized", "beats_shuffled_masks", "area_spearman",
                                                   "auroc", "p_holm", "sd_frames", "sd_fits"):
         return "defined for metrics only; not for a baseline row"
@@ -784,6 +826,11 @@ def render_html(ctx: ReportContext, validation: Validation, table: ScoreTable, f
                                         for line in intervention_lines(validation)) + "</ul>"
         + (_plain_table_html(validation.interventions.rows[list(INTERVENTION_SHOWN)])
            if not validation.interventions.rows.empty else "")
+        + f"<h2>Known-answer track</h2><p>{html.escape(KNOWN_ANSWER_NOTE)}</p>"
+        + "<ul class='prov'>" + "".join(f"<li>{html.escape(line)}</li>" for line in known_answer_lines(validation))
+        + "</ul>"
+        + (_plain_table_html(validation.known_answer.rows[list(KNOWN_ANSWER_SHOWN)])
+           if not validation.known_answer.rows.empty else "")
         + (f"<h2>Cascading randomization</h2><p>Share of checkpoints scoring above the same checkpoint with its top "
            f"layers re-initialised (column: layers randomized, top first).</p>{_plain_table_html(cascade)}"
            if not cascade.empty else "")
@@ -819,7 +866,8 @@ def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation
                  by_method: Mapping[str, Validation] | None = None) -> list[Path]:
     """Write leaderboard.{md,html,csv,json}, status.md, scores.csv, model_scores.csv, ceilings.csv,
     cascade.csv and figures/*.png under ``out_dir``; with ``by_method`` (attribution method ->
-    its validation, the report's own first), also methods.csv and the comparison across methods."""
+    its validation, the report's own first), also methods.csv and the comparison across methods;
+    with a known-answer track, known_answer.csv."""
     out_dir = Path(out_dir)
     methods = methods_table(by_method) if by_method else None
     figures = {
@@ -848,6 +896,8 @@ def write_report(out_dir: str | Path, ctx: ReportContext, validation: Validation
     }
     if methods is not None:
         outputs["methods.csv"] = methods.to_csv(index=False)
+    if not validation.known_answer.rows.empty:
+        outputs["known_answer.csv"] = validation.known_answer.rows.to_csv(index=False)
     for name, text in outputs.items():
         atomic.write_text(out_dir / name, text)
         written.append(out_dir / name)

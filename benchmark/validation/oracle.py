@@ -47,6 +47,9 @@ from interpbench.validation.ranks import spearman
 ORACLE_METHOD = {"name": "integrated-gradients", "baseline": "zero-activations", "path": "riemann_right",
                  "n_steps": DEFAULT_STEPS, "layer": "2b", "target": "value", "share": "sum |attribution|"}
 
+#: The oracle's row in the known-answer rows (not a registered metric: it reads what was planted).
+ORACLE_ROW = "oracle:planted-share"
+
 
 def planted_share(checkpoint: Checkpoint, frames: FrameSet) -> float:
     """Share of the value attribution at 2b on ``frames`` carried by the planted object channels."""
@@ -56,10 +59,10 @@ def planted_share(checkpoint: Checkpoint, frames: FrameSet) -> float:
     return float(mass[object_channel_mask(model)].sum() / mass.sum())
 
 
-def record_oracle(zoo_dir: Path, frames: FrameSet, *, progress: bool = True) -> dict[str, float]:
-    """Measure the oracle of every checkpoint in ``zoo_dir`` that lacks it for ``frames`` and
-    write it into the checkpoint's JSON (``oracle``: share, frames, method, code); returns
-    name -> share for all of them."""
+def oracle_shares(zoo_dir: Path, frames: FrameSet, *, record: bool = False, progress: bool = True) -> dict[str, float]:
+    """name -> planted share of every checkpoint in ``zoo_dir`` on ``frames``: read from the
+    checkpoint's JSON (``oracle``) where it was recorded for these frames and this method, else
+    measured; ``record`` writes what was measured into the JSON (share, frames, method, code)."""
     frames_hash, shares = frames.content_hash(), {}
     for meta in read_zoo_metadata(zoo_dir):
         path = Path(meta["path"]).with_suffix(".json")
@@ -69,7 +72,8 @@ def record_oracle(zoo_dir: Path, frames: FrameSet, *, progress: bool = True) -> 
             share = planted_share(load_checkpoint(meta["path"]), frames)
             known = {"planted_share": share, "frames_sha256": frames_hash, "n_frames": len(frames),
                      "method": ORACLE_METHOD, "code_version": code_version()}
-            atomic.write_json(path, {**raw, "oracle": known})
+            if record:
+                atomic.write_json(path, {**raw, "oracle": known})
             if progress:
                 print(f"oracle {meta['name']}: {share:.4f}", flush=True)
         shares[meta["name"]] = float(known["planted_share"])
@@ -112,7 +116,7 @@ def known_answer_rows(table: ScoreTable, zoo_dir: Path, *, oracle: Mapping[str, 
                       n_replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> pd.DataFrame:
     """One row per metric of ``table`` (scored on the known-answer zoo ``zoo_dir``): its model
     scores' Spearman with the planted k, interval and p (:func:`agreement_with_k`); ``oracle``
-    (name -> planted share, :func:`record_oracle`) adds the oracle's own row first."""
+    (name -> planted share, :func:`oracle_shares`) adds the oracle's own row first."""
     k = planted_k(zoo_dir)
     names = table.checkpoints.index
     missing = sorted(set(names) - set(k.index))
@@ -121,7 +125,7 @@ def known_answer_rows(table: ScoreTable, zoo_dir: Path, *, oracle: Mapping[str, 
     ks = k.loc[names].to_numpy()
     rows = []
     if oracle is not None:
-        rows.append({"metric": "oracle:planted-share", **agreement_with_k(
+        rows.append({"metric": ORACLE_ROW, **agreement_with_k(
             np.array([oracle[name] for name in names]), ks, n_replicates=n_replicates, seed=seed)})
     for metric in table.metrics:
         rows.append({"metric": metric, **agreement_with_k(

@@ -54,6 +54,7 @@ from interpbench.validation.inference import (
     spearman_interval,
 )
 from interpbench.validation.interventional import InterventionTrack, applicability, intervention_track
+from interpbench.validation.known_answer import KnownAnswerTrack, with_known_answer_columns
 from interpbench.validation.ranks import partial_spearman, spearman, spearman_rows
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class Validation:
     interventions: per metric, agreement of per-feature scores with the measured object
                  dependence, and the zoo's selectivity against level count
                  (``validation.interventional``); empty, with its reason, when no applicable table.
+    known_answer: per metric, agreement with the planted k over the known-answer zoo
+                 (``validation.known_answer``); empty, with its reason, when none was scored.
     matched:     the checkpoints validated, with their human target (index: checkpoint name).
     model_boot:  per metric, (B, n) oriented model scores per frame resample (for the figures).
     unmatched:   checkpoints that have no published judgment for their level count.
@@ -125,6 +128,7 @@ class Validation:
     model_boot: dict[str, np.ndarray]
     unmatched: list[str] = field(default_factory=list)
     interventions: InterventionTrack = field(default_factory=lambda: InterventionTrack.empty("no measured table given"))
+    known_answer: KnownAnswerTrack = field(default_factory=lambda: KnownAnswerTrack.empty("no known-answer zoo scored"))
 
 
 def area_correlation(bin_area: np.ndarray, bin_scores: np.ndarray) -> float:
@@ -323,7 +327,8 @@ def _ceilings_frame(ceilings: list[Ceiling]) -> pd.DataFrame:
 
 
 def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[StudyJudgments] | None = None,
-             interventions: MeasuredTable | None = None, method: str | None = None, seed: int = 0,
+             interventions: MeasuredTable | None = None, known_answer: KnownAnswerTrack | None = None,
+             method: str | None = None, seed: int = 0,
              n_replicates: int = DEFAULT_REPLICATES, hierarchical: bool = True) -> Validation:
     """Every metric of ``table`` against the human judgments, beside the ceilings and the baselines.
 
@@ -332,7 +337,8 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     ``scripts/coverage_simulation.py``). Raises :class:`~interpbench.validation.design.NotEstimable` for a zoo with one level count or
     fewer than 3 matched checkpoints: no figure of such a zoo would mean anything.
     ``interventions``: a measured object-dependence table (``interventions.table``) for the
-    interventional track; used only where it describes the features scored.
+    interventional track; used only where it describes the features scored. ``known_answer``:
+    the known-answer track (``validation.known_answer``), whose columns the leaderboard shows.
     """
     matched, unmatched = match_checkpoints(table, labels, method)
     design = Design.from_levels(matched["num_levels"].to_numpy())
@@ -355,7 +361,9 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
 
     feature_level = _feature_level(table, matched.index, list(studies or []), seed)
     track = _intervention_track(table, matched.index, interventions)
-    board = _with_intervention_columns(_with_feature_columns(pd.DataFrame(rows), feature_level), track)
+    known_answer = known_answer or KnownAnswerTrack.empty("no known-answer zoo was scored")
+    board = with_known_answer_columns(
+        _with_intervention_columns(_with_feature_columns(pd.DataFrame(rows), feature_level), track), known_answer)
     ceilings = target_ceilings(labels.by_researcher(), n_replicates, seed)
     noise = next(c for c in ceilings if c.name == "noise ceiling")
     board["vs_ceiling"] = board["spearman"] / noise.spearman
@@ -373,4 +381,4 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     board.loc[~is_metric, "rank"] = pd.NA
     board = board.reset_index(drop=True)
     return Validation(board, _ceilings_frame(ceilings), pd.DataFrame(cascade_rows), feature_level, design_summary(s, board),
-                      matched.assign(human_level_mean=targets.level_mean), model_boot, unmatched, track)
+                      matched.assign(human_level_mean=targets.level_mean), model_boot, unmatched, track, known_answer)

@@ -3,7 +3,9 @@
 With no arguments it runs end to end from the shipped checkpoints and judgments; every stage is
 cached, so a rerun only redraws the report. ``--attribution ig,grad-x-act`` validates once per
 method: the first method's leaderboard is the report's, and a section, ``methods.csv`` and a
-figure compare every metric's agreement across the methods. Written into a checkout's reports/, it also rewrites
+figure compare every metric's agreement across the methods. The known-answer track (each metric
+against the planted k of ``baselines/zoo-known``, under the first method) is part of the report
+on the shipped zoo; ``--known-zoo`` names another known-answer zoo, or 'none'. Written into a checkout's reports/, it also rewrites
 the status block of the checkout's README.md (between its ``<!-- status: ... -->`` markers).
 """
 
@@ -14,9 +16,11 @@ import sys
 from pathlib import Path
 
 from interpbench.cli.options import (
+    add_known_answer_argument,
     add_validation_arguments,
     attribution_methods,
     evaluation_from_args,
+    known_zoo_from_args,
     metric_specs,
     report_context,
     report_failed,
@@ -26,6 +30,7 @@ from interpbench.infra.provenance import REPO_ROOT
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_validation_arguments(parser)
+    add_known_answer_argument(parser)
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="folder (default: reports/ of a checkout, else ./reports)")
     parser.add_argument("--readme", type=Path, default=None,
@@ -38,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from interpbench.reporting.report import render_status, replace_status_block, write_report
 
     specs = metric_specs(args)
-    evaluations = {method: evaluation_from_args(args, specs, method) for method in attribution_methods(args)}
+    methods = attribution_methods(args)
+    known_zoo = known_zoo_from_args(args)  # the known-answer track is scored under the first method only
+    evaluations = {method: evaluation_from_args(args, specs, method, known_zoo=known_zoo if method == methods[0] else None)
+                   for method in methods}
     evaluation = next(iter(evaluations.values()))  # the first method's leaderboard is the report's
     in_checkout = (REPO_ROOT / ".git").exists()
     output = args.output or (REPO_ROOT / "reports" if in_checkout else Path("reports"))
