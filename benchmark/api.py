@@ -97,10 +97,14 @@ def known_answer(
     **score_options: object,
 ) -> KnownAnswerTrack:
     """Score ``metrics`` on the known-answer zoo (default: the shipped ``baselines/zoo-known``)
-    with the leaderboard's settings and rank its agents by planted k (``validation.known_answer``),
-    the oracle's row first (read from each checkpoint's JSON where recorded for these frames)."""
+    with the leaderboard's settings (less its randomized controls) and rank its agents by planted k
+    (``validation.known_answer``), the oracle's row first (read from each checkpoint's JSON where
+    recorded for these frames)."""
     zoo_dir = Path(zoo) if zoo is not None else known_answer_zoo()
-    table = score(metrics, zoo=zoo_dir, **score_options)  # type: ignore[arg-type]
+    # The track reads the trained scores, frame resamples and refits; the randomized controls
+    # belong to the human leaderboard, so one twin (the least a ScoreTable holds) and no cascade.
+    config = replace(score_options.pop("config", ScoringConfig()), n_twins=1, cascade_depth=0)  # type: ignore[type-var]
+    table = score(metrics, zoo=zoo_dir, config=config, **score_options)  # type: ignore[arg-type]
     scored = frames(score_options.get("frames_path"), progress=False)  # type: ignore[arg-type]
     shares = oracle_shares(zoo_dir, scored, progress=bool(score_options.get("progress", True)))
     return known_answer_track(table, zoo_dir, shares, seed=table.config.seed)

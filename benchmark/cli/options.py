@@ -182,20 +182,11 @@ def print_json(document: object) -> None:
     print(json.dumps(document, indent=1, allow_nan=False))
 
 
-def shown_path(path: Path) -> str:
-    """A path relative to the repository where it lies inside it; elsewhere (the cache) only its
-    name, so committed reports never carry one machine's home directory."""
-    from interpbench.infra.provenance import REPO_ROOT
-
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"(cache) {path.name}"
-
-
 def report_context(args: argparse.Namespace, evaluation, frames: Path | None = None):
     """The ReportContext (zoo, frames, citation, code version) of validate/report's arguments."""
     from interpbench.data.zoo import default_zoo
     from interpbench.frames.default import default_frames_path
-    from interpbench.infra.provenance import code_version
+    from interpbench.infra.provenance import code_version, shown_path
     from interpbench.reporting.report import ReportContext
 
     return ReportContext(zoo=shown_path(args.zoo or default_zoo()),

@@ -12,6 +12,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def shown_path(path: Path, outside: str = "(cache) ") -> str:
+    """A path relative to the repository where it lies inside it; elsewhere (the cache, an
+    installed package) ``outside`` and its name, so committed reports never carry one machine's
+    home directory."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"{outside}{path.name}"
+
+
 def code_version() -> str:
     """The git commit of this checkout (``+dirty`` when tracked files differ), or ``unknown``."""
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from interpbench.infra.provenance import shown_path
 from interpbench.scoring.table import ScoreTable
 from interpbench.validation.design import NotEstimable
 from interpbench.validation.inference import DEFAULT_REPLICATES
@@ -71,16 +72,17 @@ def known_answer_track(table: ScoreTable, zoo_dir: Path, oracle: dict[str, float
                        n_replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> KnownAnswerTrack:
     """The track of ``table`` (scored on the known-answer zoo ``zoo_dir``), with the oracle's
     shares (name -> planted share); empty, saying why, where the zoo's k values cannot be ranked."""
+    shown = shown_path(zoo_dir, outside="")
     try:
         rows = known_answer_rows(table, zoo_dir, oracle=oracle, n_replicates=n_replicates, seed=seed)
     except NotEstimable as exc:
-        return KnownAnswerTrack.empty(f"the known-answer zoo {zoo_dir} cannot be ranked by k: {exc}", str(zoo_dir))
+        return KnownAnswerTrack.empty(f"the known-answer zoo {shown} cannot be ranked by k: {exc}", shown)
     rows = rows.reset_index()
     rows["recovers_k"] = [recovers_k(r) for _, r in rows.iterrows()]
     ks = planted_k(zoo_dir).loc[table.checkpoints.index]
     settings = {"n_frames": int(table.n_frames), "frames_hash": table.frames_hash,
                 "bootstrap": table.config.n_bootstrap, "seed": table.config.seed}
-    return KnownAnswerTrack(rows[[*SHOWN_COLUMNS, "ci_method"]], str(zoo_dir),
+    return KnownAnswerTrack(rows[[*SHOWN_COLUMNS, "ci_method"]], shown,
                             {str(n): int(k) for n, k in ks.items()}, settings)
 
 

@@ -374,7 +374,7 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     board["n_checkpoints"] = design.n
     board["n_level_counts"] = design.n_clusters
     order = board["kind"].map({"baseline": 0, "metric": 1})
-    board = board.assign(_order=order).sort_values(["_order", "spearman"], ascending=[True, False],
+    board = board.assign(_order=order).sort_values(["_order", "spearman"], ascending=[True, False], kind="stable",
                                                    na_position="last").drop(columns="_order")
     is_metric = (board["kind"] == "metric").to_numpy()
     board.insert(0, "rank", pd.array(np.where(is_metric, np.cumsum(is_metric), 0), dtype="Int64"))
