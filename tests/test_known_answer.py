@@ -66,13 +66,13 @@ def test_report_lists_every_metric_against_k_and_flags_the_blind(report: Path) -
     document = json.loads((report / "leaderboard.json").read_text())
     jsonschema.validate(document, _schema("leaderboard.schema.json"))
     flags = {r["name"]: r["flags"] for r in document["rows"]}
-    blind = "cannot see planted interpretability (known-answer track)"
+    blind = "does not recover the planted k (known-answer track)"
     assert blind not in flags["synthetic-overlap"] and blind in flags["synthetic-noise"]
     assert blind not in flags["synthetic-distance"]
     assert document["known_answer"]["checkpoints"]["glass-box-k8-L100000-r2"] == 8
     text = (report / "leaderboard.md").read_text()
     section = text[text.index("## Known-answer track"):text.index("Columns:")]
-    assert all(m in section for m in sz.METRICS) and "synthetic-noise" in section.split("Cannot see")[1].split("\n")[0]
+    assert all(m in section for m in sz.METRICS) and "synthetic-noise" in section.split("Do not recover")[1].split("\n")[0]
     assert "Known-answer track" in (report / "leaderboard.html").read_text()
 
 

@@ -105,7 +105,7 @@ COLUMNS = {
     "planted_lo": f"lower end of its {LEVEL:.0%} interval (k values resampled with their checkpoints)",
     "planted_hi": f"upper end of its {LEVEL:.0%} interval",
     "sees_planted": f"planted_spearman >= {RECOVERS_SPEARMAN} and planted_lo > 0: the metric recovers the planted k "
-                    "(false: flagged, it cannot see planted interpretability)",
+                    "(false: flagged, it does not recover the planted k on this zoo)",
     "auroc_selective": "AUROC of the per-feature score for the features whose measured selectivity is at least "
                        "the threshold printed in the interventional section",
     "beats_randomized": "sanity check: share of (checkpoint, randomized twin) pairs where the checkpoint scores "
@@ -147,7 +147,7 @@ def known_answer_lines(validation: Validation) -> list[str]:
     blind = [str(m) for m, ok in zip(track.metric_rows()["metric"], track.metric_rows()["recovers_k"]) if not ok]
     return [f"Zoo: {track.zoo}, {len(track.checkpoints)} checkpoints at k = {', '.join(map(str, ks))}; "
             f"{track.settings.get('n_frames')} scoring frames, the leaderboard's settings.",
-            f"Cannot see planted interpretability ({len(blind)} of {len(track.metric_rows())} metrics): "
+            f"Do not recover the planted k, flagged ({len(blind)} of {len(track.metric_rows())} metrics): "
             f"{', '.join(blind) or 'none'}."]
 
 
@@ -169,8 +169,7 @@ def intervention_lines(validation: Validation) -> list[str]:
 
 #: The columns the Markdown and HTML tables show (the CSV and JSON hold all of COLUMNS).
 SHOWN = ("rank", "name", "spearman", "spearman_lo", "spearman_hi", "p_holm", "vs_log_l", "vs_log_l_lo", "paired_min",
-         "paired_max", "sd_fits", "vs_ceiling", "auroc", "planted_spearman", "beats_randomized", "beats_shuffled_masks",
-         "area_spearman")
+         "paired_max", "sd_fits", "vs_ceiling", "auroc", "beats_randomized", "beats_shuffled_masks", "area_spearman")
 #: Sanity checks: a metric below this share fails the check; an area Spearman at or above AREA_FLAG is flagged.
 SANITY_PASS = 0.5
 AREA_FLAG = 0.9
@@ -407,7 +406,7 @@ def sanity_flags(row: pd.Series | dict) -> list[str]:
     if area is not None and area >= AREA_FLAG:
         flags.append("tracks object area")
     if _plain(row.get("sees_planted")) is False:
-        flags.append("cannot see planted interpretability (known-answer track)")
+        flags.append("does not recover the planted k (known-answer track)")
     if _plain(row.get("spearman")) is None:
         flags.append("no rank correlation (every checkpoint scored alike)")
     elif (_plain(row.get("p_holm")) or 1.0) >= SIGNIFICANCE:
@@ -473,7 +472,9 @@ def md_text(text: object) -> str:
 
 
 def _cell_text(value: object) -> str:
-    """A table cell's plain text: floats to 3 decimals, NaN and NA blank."""
+    """A table cell's plain text: floats to 3 decimals, NaN and NA blank, booleans yes/no."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
         return "" if np.isnan(value) else f"{value:.3f}"
     return "" if value is pd.NA or value is None else str(value)
@@ -684,9 +685,6 @@ def _na_reason(column: str, row: dict, n_bootstrap: int) -> str:
     """Why a numeric cell is blank, shown on hover and in the legend."""
     if column in ("auroc",):
         return "no per-feature human judgments exist for these checkpoints"
-    if column == "planted_spearman":
-        return ("no known-answer zoo was scored" if row.get("kind") == "metric"
-                else "defined for metrics only; not for a baseline row")
     if row.get("kind") != "metric" and column in ("beats_randomized", "beats_shuffled_masks", "area_spearman",
                                                   "auroc", "p_holm", "sd_frames", "sd_fits"):
         return "defined for metrics only; not for a baseline row"
