@@ -104,9 +104,10 @@ def known_answer(
     # The track reads the trained scores, frame resamples and refits; the randomized controls
     # belong to the human leaderboard, so one twin (the least a ScoreTable holds) and no cascade.
     config = replace(score_options.pop("config", ScoringConfig()), n_twins=1, cascade_depth=0)  # type: ignore[type-var]
-    table = score(metrics, zoo=zoo_dir, config=config, **score_options)  # type: ignore[arg-type]
-    scored = frames(score_options.get("frames_path"), progress=False)  # type: ignore[arg-type]
-    shares = oracle_shares(zoo_dir, scored, progress=bool(score_options.get("progress", True)))
+    progress = bool(score_options.get("progress", True))
+    scored = frames(score_options.pop("frames_path", None), progress=progress)  # type: ignore[arg-type]
+    table = score(metrics, zoo=zoo_dir, frames_path=scored, config=config, **score_options)  # type: ignore[arg-type]
+    shares = oracle_shares(zoo_dir, scored, progress=progress)
     return known_answer_track(table, zoo_dir, shares, seed=table.config.seed)
 
 

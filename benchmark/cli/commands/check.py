@@ -22,7 +22,13 @@ import argparse
 import math
 from collections.abc import Mapping
 
-from interpbench.cli.options import add_json_argument, add_validation_arguments, evaluation_from_args, print_json
+from interpbench.cli.options import (
+    add_json_argument,
+    add_validation_arguments,
+    evaluation_from_args,
+    print_json,
+    score_options,
+)
 from interpbench.infra.errors import InterpbenchError
 
 
@@ -93,15 +99,12 @@ def run(args: argparse.Namespace) -> int:
 def _check_planted(args: argparse.Namespace, note: str) -> int:
     """The gate on the known-answer track: Spearman with the planted k over a glass-box zoo."""
     from interpbench import api
-    from interpbench.cli.options import score_options
     from interpbench.metrics import registry
 
     if args.beat_baseline:
         raise InterpbenchError("--beat-baseline compares with the log-level-count baseline of the human target; "
                                "the planted target has none (use --min-spearman or --min-lower-bound)")
-    options = score_options(args)
-    options["zoo"] = args.zoo  # None: api.known_answer's default, the shipped known-answer zoo
-    track = api.known_answer([args.metric], **options)
+    track = api.known_answer([args.metric], **score_options(args))  # --zoo unset: the shipped known-answer zoo
     if track.reason:
         raise InterpbenchError(track.reason)
     spec = registry.canonical_spec(args.metric)
