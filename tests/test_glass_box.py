@@ -220,13 +220,15 @@ def test_known_answer_rows_orient_each_metric_and_read_k_from_the_zoo(tmp_path: 
                                 shuffled=np.zeros(3), area_bins=np.zeros(2)) for n, v in zip(names, values)}
 
     k = np.array(ks, dtype=np.float64)
-    table = ScoreTable(checkpoints=pd.DataFrame(index=pd.Index(names[::-1], name="name")),
+    completion = pd.Series(np.linspace(0.4, 0.6, len(names)), index=names)  # rises with k, as in the shipped zoo
+    table = ScoreTable(checkpoints=pd.DataFrame({"test_completion": completion[names[::-1]]}, index=pd.Index(names[::-1], name="name")),
                        scores={"rises": scores(k), "falls-lower-better": scores(-k), "seed-only": scores(np.tile(np.array(known_zoo.SEEDS, float), len(GROUPS) + 1))},
                        metric_objects={"rises": _Stub("rises", True), "falls-lower-better": _Stub("f", False),
                                        "seed-only": _Stub("seed-only", True)},
                        errors={}, bin_area=np.zeros(2), frames_hash="x", n_frames=8, config=ScoringConfig())
     rows = known_answer_rows(table, tmp_path, oracle={n: kk / 8 for n, kk in zip(names, ks)}, n_replicates=200)
-    assert list(rows.index) == ["oracle:planted-share", "rises", "falls-lower-better", "seed-only"]
+    assert list(rows.index) == ["oracle:planted-share", "baseline: test completion", "rises", "falls-lower-better", "seed-only"]
+    assert rows.loc["baseline: test completion", "spearman_k"] > 0.9
     assert rows.loc["oracle:planted-share", "spearman_k"] == pytest.approx(1.0)
     assert rows.loc["rises", "spearman_k"] == pytest.approx(1.0) and rows.loc["falls-lower-better", "spearman_k"] > 0.99
     assert rows.loc["seed-only", "spearman_k"] == pytest.approx(0.0, abs=1e-12) and (rows["n_k"] == 9).all() and (rows["n_checkpoints"] == 18).all()

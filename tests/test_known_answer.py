@@ -54,8 +54,9 @@ def report(root: Path) -> Path:
 
 def test_report_lists_every_metric_against_k_and_flags_the_blind(report: Path) -> None:
     track = pd.read_csv(report / "known_answer.csv").set_index("metric")
-    assert list(track.index) == ["oracle:planted-share", *sz.METRICS]
+    assert list(track.index) == ["oracle:planted-share", "baseline: test completion", *sz.METRICS]
     assert track.loc["oracle:planted-share", "spearman_k"] == pytest.approx(1.0)
+    assert track.loc["baseline: test completion", "spearman_k"] < -0.9  # read from each checkpoint's JSON
     assert (track["n_checkpoints"] == len(sz.KNOWN_KS) * len(sz.RUNS)).all() and (track["n_k"] == len(sz.KNOWN_KS)).all()
     # quality rises with k: overlap recovers it, and so does its complement (lower is better: oriented), noise not
     assert track.loc["synthetic-overlap", "spearman_k"] >= RECOVERS_SPEARMAN and track.loc["synthetic-overlap", "ci_low"] > 0

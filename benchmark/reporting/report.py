@@ -134,7 +134,8 @@ INTERVENTION_NOTE = ("Measured ground truth, not human: each feature's object se
 KNOWN_ANSWER_NOTE = ("Measured by construction, not human: glass-box agents whose layer 2b carries k of 8 channel "
                      "groups as the game's own object masks (the rest fixed random features of the frame), the layers "
                      "above trained to play through them (docs/known-answer.md). The oracle row is the share of value "
-                     "attribution on the planted channels; each metric's row is its model score's Spearman with k, "
+                     "attribution on the planted channels; the completion row ranks held-out completion by k (play improves "
+                     "with k here, so read each metric beside it); each metric's row is its model score's Spearman with k, "
                      f"intervals resampling k values. recovers_k: Spearman >= {RECOVERS_SPEARMAN} and interval above 0.")
 
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from interpbench.infra.provenance import shown_path
 from interpbench.scoring.table import ScoreTable
+from interpbench.validation.board_columns import with_metric_columns
 from interpbench.validation.design import NotEstimable
 from interpbench.validation.inference import DEFAULT_REPLICATES
-from interpbench.validation.oracle import ORACLE_ROW, known_answer_rows, planted_k
+from interpbench.validation.oracle import REFERENCE_ROWS, known_answer_rows, planted_k
 
 #: The bar a metric must clear to be said to recover the planted k (issue 15's).
 RECOVERS_SPEARMAN = 0.8
@@ -64,8 +64,8 @@ class KnownAnswerTrack:
         return cls(pd.DataFrame(columns=list(SHOWN_COLUMNS)), zoo, reason=reason)
 
     def metric_rows(self) -> pd.DataFrame:
-        """The registered metrics' rows (the oracle's left out)."""
-        return self.rows[self.rows["metric"] != ORACLE_ROW]
+        """The registered metrics' rows (the oracle's and completion's left out)."""
+        return self.rows[~self.rows["metric"].isin(REFERENCE_ROWS)]
 
 
 def known_answer_track(table: ScoreTable, zoo_dir: Path, oracle: dict[str, float], *,
@@ -88,8 +88,4 @@ def known_answer_track(table: ScoreTable, zoo_dir: Path, oracle: dict[str, float
 
 def with_known_answer_columns(board: pd.DataFrame, track: KnownAnswerTrack) -> pd.DataFrame:
     """The leaderboard's planted_spearman, its interval and sees_planted (NaN where not scored)."""
-    board = board.assign(**{c: np.nan for c in BOARD_COLUMNS})
-    board["sees_planted"] = board["sees_planted"].astype(object)
-    for _, row in track.metric_rows().iterrows():
-        board.loc[board["name"] == row["metric"], list(BOARD_COLUMNS)] = [row[c] for c in BOARD_COLUMNS.values()]
-    return board
+    return with_metric_columns(board, track.metric_rows(), BOARD_COLUMNS)

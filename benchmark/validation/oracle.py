@@ -50,6 +50,14 @@ ORACLE_METHOD = {"name": "integrated-gradients", "baseline": "zero-activations",
 #: The oracle's row in the known-answer rows (not a registered metric: it reads what was planted).
 ORACLE_ROW = "oracle:planted-share"
 
+#: Held-out completion ranked against k, the main leaderboard's baseline of the same name: play
+#: improves with k in this zoo (docs/known-answer.md), so a metric that only tracked how well an
+#: agent plays would also rank it by k, and its row must be read beside this one.
+COMPLETION_ROW = "baseline: test completion"
+
+#: Rows of the track that are not registered metrics (never flagged, never in the leaderboard).
+REFERENCE_ROWS = (ORACLE_ROW, COMPLETION_ROW)
+
 
 def planted_share(checkpoint: Checkpoint, frames: FrameSet) -> float:
     """Share of the value attribution at 2b on ``frames`` carried by the planted object channels."""
@@ -115,8 +123,9 @@ def agreement_with_k(scores: np.ndarray, k: np.ndarray, *, boot: np.ndarray | No
 def known_answer_rows(table: ScoreTable, zoo_dir: Path, *, oracle: Mapping[str, float] | None = None,
                       n_replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> pd.DataFrame:
     """One row per metric of ``table`` (scored on the known-answer zoo ``zoo_dir``): its model
-    scores' Spearman with the planted k, interval and p (:func:`agreement_with_k`); ``oracle``
-    (name -> planted share, :func:`oracle_shares`) adds the oracle's own row first."""
+    scores' Spearman with the planted k, interval and p (:func:`agreement_with_k`), after the
+    held-out completion's row (COMPLETION_ROW); ``oracle`` (name -> planted share,
+    :func:`oracle_shares`) adds the oracle's own row first."""
     k = planted_k(zoo_dir)
     names = table.checkpoints.index
     missing = sorted(set(names) - set(k.index))
@@ -127,6 +136,9 @@ def known_answer_rows(table: ScoreTable, zoo_dir: Path, *, oracle: Mapping[str, 
     if oracle is not None:
         rows.append({"metric": ORACLE_ROW, **agreement_with_k(
             np.array([oracle[name] for name in names]), ks, n_replicates=n_replicates, seed=seed)})
+    rows.append({"metric": COMPLETION_ROW, **agreement_with_k(
+        table.checkpoints.loc[names, "test_completion"].to_numpy(dtype=np.float64), ks, n_replicates=n_replicates,
+        seed=seed)})
     for metric in table.metrics:
         rows.append({"metric": metric, **agreement_with_k(
             table.model_scores(metric, "trained", names), ks, boot=table.model_scores(metric, "boot", names),

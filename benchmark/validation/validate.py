@@ -35,6 +35,7 @@ from interpbench.infra.errors import InterpbenchError
 from interpbench.interventions.table import MeasuredTable
 from interpbench.metrics.base import orientation
 from interpbench.scoring.score import basis_fits
+from interpbench.validation.board_columns import with_metric_columns
 from interpbench.validation.ceilings import Ceiling, target_ceilings
 from interpbench.validation.design import Design, cluster_bootstrap_counts, run_relabelings
 from interpbench.validation.feature_level import COLUMNS as FEATURE_LEVEL_COLUMNS
@@ -55,6 +56,7 @@ from interpbench.validation.inference import (
 )
 from interpbench.validation.interventional import InterventionTrack, applicability, intervention_track
 from interpbench.validation.known_answer import KnownAnswerTrack, with_known_answer_columns
+from interpbench.validation.oracle import COMPLETION_ROW
 from interpbench.validation.ranks import partial_spearman, spearman, spearman_rows
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ if TYPE_CHECKING:
 __all__ = ["LEVEL", "Validation", "match_checkpoints", "validate"]
 
 LOG_L = "baseline: log level count"
-TEST_COMPLETION = "baseline: test completion"
+TEST_COMPLETION = COMPLETION_ROW
 
 
 @dataclass(frozen=True)
@@ -305,21 +307,13 @@ def _with_intervention_columns(board: pd.DataFrame, track: InterventionTrack) ->
     """The leaderboard's selectivity_spearman (with its checkpoint-clustered interval) and auroc_selective."""
     columns = {"selectivity_spearman": "spearman_selectivity", "selectivity_lo": "ci_low_selectivity",
                "selectivity_hi": "ci_high_selectivity", "auroc_selective": "auroc_selective"}
-    board = board.assign(**{c: np.nan for c in columns})
-    for _, row in track.rows.iterrows():
-        board.loc[board["name"] == row["metric"], list(columns)] = [row[c] for c in columns.values()]
-    return board
+    return with_metric_columns(board, track.rows, columns)
 
 
 def _with_feature_columns(board: pd.DataFrame, feature_level: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard's auroc and point_biserial: the study and task with the most judged features."""
-    board = board.assign(auroc=np.nan, point_biserial=np.nan)
-    if feature_level.empty:
-        return board
-    best = feature_level.sort_values("n_features", ascending=False, kind="stable").drop_duplicates("metric")
-    for _, row in best.iterrows():
-        board.loc[board["name"] == row["metric"], ["auroc", "point_biserial"]] = [row["auroc"], row["point_biserial"]]
-    return board
+    best = feature_level.sort_values("n_features", ascending=False, kind="stable") if len(feature_level) else feature_level
+    return with_metric_columns(board, best, {"auroc": "auroc", "point_biserial": "point_biserial"})
 
 
 def _ceilings_frame(ceilings: list[Ceiling]) -> pd.DataFrame:
