@@ -3,6 +3,7 @@
     nice -n 19 python scripts/known_answer_zoo.py                  # the whole zoo, resumable
     python scripts/known_answer_zoo.py --preset known --k 8 --seed 1   # one agent
     python scripts/known_answer_zoo.py --summary-only              # oracle + summary of what exists
+    python scripts/known_answer_zoo.py --track reports/known_answer.csv   # which rows recover k
 
 Every stage is resumable (``baselines.known_zoo``): re-run the same command after an
 interruption. After training, the oracle (``validation.oracle.oracle_shares``, on the default
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from interpbench.baselines import known_zoo
@@ -25,7 +27,8 @@ from interpbench.data.zoo import default_zoo, read_zoo_metadata
 from interpbench.frames.default import load_or_build_frames
 from interpbench.infra import atomic
 from interpbench.infra.provenance import REPO_ROOT, code_version
-from interpbench.validation.oracle import agreement_with_k, oracle_shares
+from interpbench.validation.known_answer import RECOVERS_SPEARMAN
+from interpbench.validation.oracle import REFERENCE_ROWS, agreement_with_k, oracle_shares
 
 SUMMARY = REPO_ROOT / "docs" / "known_answer.json"
 
@@ -78,6 +81,22 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def track_markdown(track_csv: Path) -> str:
+    """The report's known-answer track (``known_answer.csv``) as docs/known-answer.md shows it:
+    every row with its Spearman with k, interval, p and whether it recovers k."""
+    rows = pd.read_csv(track_csv)
+    lines = [f"| row | Spearman with k | 95% interval | p | recovers k (>= {RECOVERS_SPEARMAN}, interval above 0) |",
+             "|---|---|---|---|---|"]
+    for r in rows.itertuples():
+        lines.append(f"| {r.metric} | {r.spearman_k:.3f} | {r.ci_low:.3f} to {r.ci_high:.3f} | {r.p_value:.3f} | "
+                     f"{'yes' if r.recovers_k else 'no'} |")
+    metrics = rows[~rows["metric"].isin(REFERENCE_ROWS)]
+    recovering = list(metrics.loc[metrics["recovers_k"].astype(bool), "metric"])
+    lines.append(f"\nRegistered metrics that recover k: {', '.join(recovering) or 'none'} "
+                 f"({len(recovering)} of {len(metrics)}).")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="known", choices=sorted(known_zoo.PRESETS))
@@ -85,9 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, nargs="*", default=None, help="seeds (default: the zoo's)")
     parser.add_argument("--zoo", type=Path, default=known_zoo.KNOWN_ZOO_DIR)
     parser.add_argument("--summary-only", action="store_true", help="no training: oracle and summary only")
+    parser.add_argument("--track", type=Path, default=None, metavar="CSV",
+                        help="print a report's known_answer.csv as the docs' table, and nothing else")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.track is not None:
+        print(track_markdown(args.track))
+        return 0
     torch.set_num_threads(args.threads)
     if not args.summary_only:
         ks = tuple(args.k) if args.k is not None else known_zoo.KS

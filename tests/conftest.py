@@ -23,6 +23,17 @@ def reference_jd() -> Path:
 
 
 @pytest.fixture(scope="session")
+def quick_cache(tmp_path_factory) -> Path:
+    """One cache folder for every test that scores the shipped zoo with the quick (gate) settings
+    (the notebook, the gate, the CI recipe, the installed quick check): the zoo's cold attribution
+    on the 64 quick frames is paid once a session, not once a file. A fresh folder each session,
+    so no test depends on what an earlier run left in the user's cache."""
+    path = tmp_path_factory.getbasetemp() / "interpbench-quick-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
 def reference_checkpoint(reference_jd: Path):
     from interpbench.agents.models import load_checkpoint
 

@@ -72,16 +72,15 @@ def test_evaluate_accepts_names_specs_classes_instances(synthetic, how):
     assert f"Spearman {best:.3f}" in repr(result)
 
 
-def test_notebook_runs_with_inline_figures(tmp_path, monkeypatch, reference_jd):
+def test_notebook_runs_with_inline_figures(tmp_path, monkeypatch, reference_jd, quick_cache):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     spec = tmp_path / "jupyter" / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    # the user's cache (not the isolated one): the quick frames and attributions are reused
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "interpbench quickstart test", "language": "python"}))
-    monkeypatch.delenv("INTERPBENCH_CACHE", raising=False)
+    monkeypatch.setenv("INTERPBENCH_CACHE", str(quick_cache))  # the kernel reuses the session's quick attributions
     monkeypatch.setenv("INTERPBENCH_REFERENCE", str(reference_jd))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))

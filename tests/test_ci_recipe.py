@@ -16,8 +16,8 @@ What stands in for what the runner has:
   checkout's, through the editable install), not the clone's: the clone gives the workspace its
   files (``hashFiles`` globs, ``git rev-parse``), not its code.
 * ``$HOME``: a temporary folder, so ``~/.local/share/interpbench`` and ``~/.cache/interpbench``
-  are the recipe's own; the cache folder is shared with tests/test_packaging.py's quick check
-  (one cold attribution of the zoo on the quick frames per session, not two).
+  are the recipe's own; the cache folder is the session's quick cache (conftest ``quick_cache``),
+  shared with the other tests that score the zoo on the quick frames.
 
 The full ``check`` (512 frames) runs on ``main`` only and takes too long for the suite: it is
 run where ``INTERPBENCH_CI_RECIPE_FULL=1``; otherwise its command line is parsed with the real
@@ -49,8 +49,6 @@ FULL_ENV = "INTERPBENCH_CI_RECIPE_FULL"
 VENV_BIN = Path(sys.executable).parent
 MAIN_ONLY = "github.ref == 'refs/heads/main'"
 STEP_TIMEOUT_S = 900
-#: Shared with tests/test_packaging.py (same name under the session's base temp folder).
-SHARED_CACHE = "interpbench-quick-cache"
 
 CURL = """#!/bin/sh
 # stands in for `curl -sSLo FILE URL`: copies the published agent to FILE
@@ -249,7 +247,7 @@ def fake_install_my_metric(workspace: Path, site: Path, env: dict[str, str]) -> 
 
 
 @pytest.fixture(scope="module")
-def recipe(tmp_path_factory, reference_jd):
+def recipe(tmp_path_factory, reference_jd, quick_cache):
     """The workflow's run steps, run in order; returns the workspace, home and each step's result."""
     root = tmp_path_factory.mktemp("ci-recipe")
     workspace, home, shims, site = root / "workspace", root / "home", root / "bin", root / "site"
@@ -257,8 +255,7 @@ def recipe(tmp_path_factory, reference_jd):
     done = subprocess.run(["git", "clone", "-q", str(REPO), str(workspace / "interpbench")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    shared = tmp_path_factory.getbasetemp() / SHARED_CACHE
-    shared.mkdir(exist_ok=True)
+    shared = quick_cache
     (home / ".cache").mkdir(parents=True)
     (home / ".cache" / "interpbench").symlink_to(shared)
     shims.mkdir()

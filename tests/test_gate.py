@@ -46,10 +46,13 @@ def test_thresholds_file_is_well_formed():
 
 
 @pytest.fixture(scope="module")
-def gate_frames():
+def gate_frames(quick_cache):
+    """The gate's frames, in the session's quick cache (as every scoring of this module's)."""
     if reference_path() is None:
         pytest.skip("the gate's frames are played by the published reference agent, absent here")
-    return gate.gate_frames(CONFIG)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERPBENCH_CACHE", str(quick_cache))
+        yield gate.gate_frames(CONFIG)
 
 
 def test_every_bar_has_its_measurement_beside_it():

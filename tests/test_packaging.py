@@ -263,18 +263,12 @@ def test_installed_cache_info_and_clear(installed, tmp_path):
     assert not (cache / "scores").exists() and (cache / "mine" / "keep.txt").exists()
 
 
-#: Shared with tests/test_ci_recipe.py (same name under the session's base temp folder): the cold
-#: attribution of the zoo on the quick frames is paid once a session, not once a file.
-SHARED_CACHE = "interpbench-quick-cache"
-
-
-def test_installed_quick_check_of_a_new_plugin(installed, user_folder, reference_jd, tmp_path_factory):
+def test_installed_quick_check_of_a_new_plugin(installed, user_folder, reference_jd, quick_cache):
     """The author loop from the wheel: `check --quick` on the plugin `metrics new` wrote, from the
     user's folder, builds the gate's frames from the published agent, attributes the zoo and gives a
     verdict (0 or 1, never 2) with the Spearman and the note that quick figures are not the leaderboard's."""
     _, script, _, env = installed
-    cache = tmp_path_factory.getbasetemp() / SHARED_CACHE
-    cache.mkdir(exist_ok=True)
+    cache = quick_cache
     env = {**env, "INTERPBENCH_REFERENCE": str(reference_jd), "INTERPBENCH_CACHE": str(cache)}
     done = run([str(script), "check", "--metric", "coin-focus", "--plugin", "coin_focus.py", "--min-spearman", "-1",
                 "--quick", "--no-progress"], user_folder, env, timeout=900)
