@@ -59,14 +59,24 @@ def test_every_bar_has_its_measurement_beside_it():
     assert gate.recorded_measurements().keys() == CONFIG["min_spearman"].keys() | CONFIG.get("not_a_bar", {}).keys()
 
 
+#: How far a recorded gate measurement may move on other hardware. Rank correlations over 14
+#: checkpoints move in steps of ~0.005 per swapped pair, and at 64 frames float-level differences
+#: between CPUs swap more than one: the same code (commit 9ace9f6, where the bars were recorded
+#: on an AMD EPYC) from a cold cache on an Intel Sapphire Rapids gave area-normalized 0.115
+#: against the recorded 0.080, top-k-intersection -0.284 against -0.266 and mask-area-prior
+#: 0.027 against 0.035, every other built-in within 0.001 (2026-12-02; unchanged with torch,
+#: MKL, oneDNN and OpenBLAS held to AVX2 and numpy without AVX-512, so the difference is not one
+#: of those switches; each figure printed by `python scripts/gate_bars.py` with a fresh
+#: $INTERPBENCH_CACHE). 0.05 admits that spread and still fails a changed zoo or metric.
+REPRODUCE_TOLERANCE = 0.05
+
+
 @NEEDS_BARS
 def test_recorded_measurements_reproduce_on_the_shipped_zoo(gate_frames):
     recorded = gate.recorded_measurements()
     measured, zoo = gate.measure(CONFIG, sorted(recorded))
-    # Rank correlations over 14 checkpoints move in steps of ~0.005 per swapped pair; a small
-    # tolerance absorbs a float-level swap on other hardware, not a changed zoo or metric.
     stale = {name: (recorded[name], round(measured[name], 3)) for name in recorded
-             if abs(measured[name] - recorded[name]) > 0.02}
+             if abs(measured[name] - recorded[name]) > REPRODUCE_TOLERANCE}
     assert not stale, (f"bars measured on another zoo or metric version (recorded, now) on {zoo}: {stale}; "
                        "re-measure with `python scripts/gate_bars.py --write`")
 
