@@ -27,8 +27,9 @@ from interpbench.data.zoo import default_zoo, read_zoo_metadata
 from interpbench.frames.default import load_or_build_frames
 from interpbench.infra import atomic
 from interpbench.infra.provenance import REPO_ROOT, code_version
-from interpbench.validation.known_answer import RECOVERS_SPEARMAN
-from interpbench.validation.oracle import REFERENCE_ROWS, agreement_with_k, oracle_shares
+from interpbench.reporting.report import markdown_table
+from interpbench.validation.known_answer import RECOVERS_SPEARMAN, SHOWN_COLUMNS, KnownAnswerTrack
+from interpbench.validation.oracle import agreement_with_k, oracle_shares
 
 SUMMARY = REPO_ROOT / "docs" / "known_answer.json"
 
@@ -83,18 +84,13 @@ def markdown(summary: dict) -> str:
 
 def track_markdown(track_csv: Path) -> str:
     """The report's known-answer track (``known_answer.csv``) as docs/known-answer.md shows it:
-    every row with its Spearman with k, interval, p and whether it recovers k."""
-    rows = pd.read_csv(track_csv)
-    lines = [f"| row | Spearman with k | 95% interval | p | recovers k (>= {RECOVERS_SPEARMAN}, interval above 0) |",
-             "|---|---|---|---|---|"]
-    for r in rows.itertuples():
-        lines.append(f"| {r.metric} | {r.spearman_k:.3f} | {r.ci_low:.3f} to {r.ci_high:.3f} | {r.p_value:.3f} | "
-                     f"{'yes' if r.recovers_k else 'no'} |")
-    metrics = rows[~rows["metric"].isin(REFERENCE_ROWS)]
+    the report's own table of it, and which registered metrics recover k."""
+    track = KnownAnswerTrack(pd.read_csv(track_csv), str(track_csv))
+    metrics = track.metric_rows()
     recovering = list(metrics.loc[metrics["recovers_k"].astype(bool), "metric"])
-    lines.append(f"\nRegistered metrics that recover k: {', '.join(recovering) or 'none'} "
-                 f"({len(recovering)} of {len(metrics)}).")
-    return "\n".join(lines)
+    return (f"{markdown_table(track.rows[list(SHOWN_COLUMNS)])}\n\nRegistered metrics that recover k "
+            f"(Spearman >= {RECOVERS_SPEARMAN}, interval above 0): {', '.join(recovering) or 'none'} "
+            f"({len(recovering)} of {len(metrics)}).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,9 +66,10 @@ def test_every_bar_has_its_measurement_beside_it():
 #: against the recorded 0.080, top-k-intersection -0.284 against -0.266 and mask-area-prior
 #: 0.027 against 0.035, every other built-in within 0.001 (2026-12-02; unchanged with torch,
 #: MKL, oneDNN and OpenBLAS held to AVX2 and numpy without AVX-512, so the difference is not one
-#: of those switches; the cause is not found, a likely path being that NMF has several optima,
-#: docs/attribution.md, so a float-level difference can move a 64-frame fit to another; each
-#: figure printed by `python scripts/gate_bars.py` with a fresh $INTERPBENCH_CACHE). 0.05 admits that spread and still fails a changed zoo or metric.
+#: of those switches; the cause is not found: the 512-frame figures and the candidate, the NMF
+#: row sample, are in docs/architecture.md "Reproducibility"; each figure here printed by
+#: `python scripts/gate_bars.py` with a fresh $INTERPBENCH_CACHE). 0.05 admits that spread and
+#: still fails a changed zoo or metric.
 REPRODUCE_TOLERANCE = 0.05
 
 

@@ -145,10 +145,11 @@ def known_answer_lines(validation: Validation) -> list[str]:
     if track.reason:
         return [f"Not shown: {track.reason}."]
     ks = sorted(set(track.checkpoints.values()))
-    blind = [str(m) for m, ok in zip(track.metric_rows()["metric"], track.metric_rows()["recovers_k"]) if not ok]
+    metrics = track.metric_rows()
+    blind = [str(m) for m, ok in zip(metrics["metric"], metrics["recovers_k"]) if not ok]
     return [f"Zoo: {track.zoo}, {len(track.checkpoints)} checkpoints at k = {', '.join(map(str, ks))}; "
             f"{track.settings.get('n_frames')} scoring frames, the leaderboard's settings.",
-            f"Do not recover the planted k, flagged ({len(blind)} of {len(track.metric_rows())} metrics): "
+            f"Do not recover the planted k, flagged ({len(blind)} of {len(metrics)} metrics): "
             f"{', '.join(blind) or 'none'}."]
 
 

@@ -67,7 +67,6 @@ if TYPE_CHECKING:
 __all__ = ["LEVEL", "Validation", "match_checkpoints", "validate"]
 
 LOG_L = "baseline: log level count"
-TEST_COMPLETION = COMPLETION_ROW
 
 
 @dataclass(frozen=True)
@@ -312,7 +311,7 @@ def _with_intervention_columns(board: pd.DataFrame, track: InterventionTrack) ->
 
 def _with_feature_columns(board: pd.DataFrame, feature_level: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard's auroc and point_biserial: the study and task with the most judged features."""
-    best = feature_level.sort_values("n_features", ascending=False, kind="stable") if len(feature_level) else feature_level
+    best = feature_level.sort_values("n_features", ascending=False, kind="stable")
     return with_metric_columns(board, best, {"auroc": "auroc", "point_biserial": "point_biserial"})
 
 
@@ -344,7 +343,7 @@ def validate(table: ScoreTable, labels: AggregateJudgments, *, studies: list[Stu
     s = _Setting(design, targets, counts, log_l, spearman(log_l, targets.level_mean), log_l_boot, seed, hierarchical)
 
     rows = [_agreement_row(name, "baseline", values, np.broadcast_to(values, counts.shape), s)
-            for name, values in ((LOG_L, log_l), (TEST_COMPLETION, matched["test_completion"].to_numpy(dtype=float)))]
+            for name, values in ((LOG_L, log_l), (COMPLETION_ROW, matched["test_completion"].to_numpy(dtype=float)))]
     model_boot: dict[str, np.ndarray] = {}
     cascade_rows: list[dict] = []
     for metric in table.metrics:
