@@ -8,7 +8,10 @@ Used to check that a report reproduces across thread counts and machines
     python scripts/compare_reports.py /tmp/a/reports /tmp/b/reports
 
 Prints the largest absolute difference of every numeric column and any rank change; exits 1
-when a figure differs by more than ``--tolerance`` or a rank changes.
+when a figure differs by more than ``--tolerance`` or a rank changes. It then prints, per
+checkpoint, the largest difference of its trained model scores over every metric
+(``model_scores.csv``), which says whether a difference is spread over the zoo or sits in a few
+checkpoints (as the cross-CPU one in docs/architecture.md does).
 """
 
 from __future__ import annotations
@@ -42,6 +45,14 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, tolerance: float) -> list[str]:
     return problems
 
 
+def trained_score_differences(a: Path, b: Path) -> pd.Series:
+    """Per checkpoint, the largest |difference| of its trained model scores over every metric."""
+    key = ["checkpoint", "metric", "kind", "index"]
+    scores = [pd.read_csv(folder / "model_scores.csv").set_index(key)["score"] for folder in (a, b)]
+    diff = (scores[0] - scores[1]).abs().xs("trained", level="kind")
+    return diff.groupby(level="checkpoint").max().sort_values()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("a", type=Path, help="folder holding leaderboard.csv")
@@ -53,6 +64,9 @@ def main() -> int:
     for line in problems:
         print(f"DIFFERENT: {line}", file=sys.stderr)
     print("equal within tolerance, no rank changes" if not problems else f"{len(problems)} difference(s)")
+    print("\ntrained model scores, largest |difference| over the metrics, per checkpoint:")
+    for name, diff in trained_score_differences(args.a, args.b).items():
+        print(f"  {name:28s} {diff:.3g}")
     return 1 if problems else 0
 
 

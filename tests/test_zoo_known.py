@@ -30,6 +30,13 @@ def test_every_k_and_seed_is_shipped_with_its_oracle_on_one_frame_set() -> None:
         assert m["train_completion"]["episodes"] >= 500 and m["test_completion"]["episodes"] >= 500
 
 
+def test_every_agent_was_distilled_from_the_same_dataset() -> None:
+    """The zoo was trained on two machines (each JSON's ``hardware``), each gathering the dataset
+    itself: what the gather produced must be the same, only its wall time may differ."""
+    produced = [{k: v for k, v in m["dataset"].items() if k != "wall_time_s"} for m in METAS]
+    assert all(d == produced[0] for d in produced)
+
+
 def test_the_oracle_rises_with_k_and_full_planting_plays_well() -> None:
     ks = [m["planted"]["k"] for m in METAS]
     shares = [m["oracle"]["planted_share"] for m in METAS]
